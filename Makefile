@@ -1,0 +1,42 @@
+# The two commands of the README:
+#   make demo   creates .venv/ if missing, installs the workspace editable, runs the main job on the embedded default
+#   make test   also installs the system packages and servers the tests need, then runs the whole suite
+# Both are idempotent: a second run only reinstalls when a pyproject.toml or requirements file changed.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PACKAGES := core plugins/file plugins/redis plugins/redisstack plugins/kafka
+PYPROJECTS := pyproject.toml $(addsuffix /pyproject.toml,$(PACKAGES))
+
+.PHONY: demo test install system-packages lint bench clean
+
+demo: $(VENV)/.installed
+	$(BIN)/orka-memory demo
+
+test: system-packages $(VENV)/.installed-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+install: $(VENV)/.installed
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check core plugins tests
+
+$(VENV)/bin/python:
+	@$(PYTHON) -m venv $(VENV) || { scripts/system-packages.sh venv && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# One command installs the whole workspace editable: the core, every plugin, and the orka-memory distribution.
+$(VENV)/.installed: $(VENV)/bin/python $(PYPROJECTS)
+	$(BIN)/python -m pip install --quiet $(addprefix -e ./,$(PACKAGES)) -e '.[all]'
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+system-packages:
+	@scripts/system-packages.sh test
+
+clean:
+	rm -rf $(VENV) .orka-memory

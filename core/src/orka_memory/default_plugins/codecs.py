@@ -1,0 +1,57 @@
+"""The built-in codecs: ``zstd`` (the default) and ``none``."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import zstandard
+
+from orka_memory.codecs import Codec
+from orka_memory.hookspecs import hookimpl
+
+
+class NoneCodec:
+    """Stores bytes as they are."""
+
+    name = "none"
+
+    def compress(self, data: bytes) -> bytes:
+        return data
+
+    def decompress(self, data: bytes) -> bytes:
+        return data
+
+
+class ZstdCodec:
+    """Zstandard at a fast level. zstandard's (de)compressor objects are not thread-safe, so each thread has its own."""
+
+    name = "zstd"
+
+    def __init__(self, level: int = 3) -> None:
+        self.level = level
+        self._local = threading.local()
+
+    def _compressor(self) -> zstandard.ZstdCompressor:
+        compressor: zstandard.ZstdCompressor | None = getattr(self._local, "compressor", None)
+        if compressor is None:
+            compressor = self._local.compressor = zstandard.ZstdCompressor(level=self.level)
+        return compressor
+
+    def _decompressor(self) -> zstandard.ZstdDecompressor:
+        decompressor: zstandard.ZstdDecompressor | None = getattr(self._local, "decompressor", None)
+        if decompressor is None:
+            decompressor = self._local.decompressor = zstandard.ZstdDecompressor()
+        return decompressor
+
+    def compress(self, data: bytes) -> bytes:
+        return self._compressor().compress(data)
+
+    def decompress(self, data: bytes) -> bytes:
+        return self._decompressor().decompress(data)
+
+
+@hookimpl
+def orka_memory_register_codecs(register: Callable[[Codec], None]) -> None:
+    register(ZstdCodec())
+    register(NoneCodec())

@@ -1,0 +1,126 @@
+"""The record model: one versioned shape for orchestration events and stored memories.
+
+A record's *document* (``MemoryRecord.to_document()``) is what every backend stores and every export contains; its
+fields are documented one by one in ``docs/record-format.md``, the format other tools read. ``to_compat_dict()``
+adds the aliases OrKa's memory-logger API returns (``trace_id``, ``node_id``, ``timestamp``, ...).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+LOG_TYPES = ("log", "memory")
+MEMORY_TYPES = ("short_term", "long_term")
+
+
+class RecordIds:
+    """Client-generated, time-ordered ids: 12 hex digits of epoch milliseconds, 12 random per process, 8 of a counter.
+
+    Ids sort by creation time, so backends can order by id, and replays after a failure are idempotent: the same
+    record always carries the same id. Within one process ids are strictly increasing even within a millisecond.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_ms = 0
+        self._counter = 0
+        self._prefix = os.urandom(6).hex()
+
+    def new(self, now_ms: int) -> str:
+        with self._lock:
+            if now_ms <= self._last_ms:
+                now_ms = self._last_ms
+                self._counter += 1
+            else:
+                self._last_ms = now_ms
+                self._counter = 0
+            counter = self._counter
+        return f"{now_ms:012x}{self._prefix}{counter:08x}"
+
+
+_ids = RecordIds()
+
+
+def now_ms() -> int:
+    """The current time in epoch milliseconds, the unit of every timestamp in a record."""
+    return time.time_ns() // 1_000_000
+
+
+def new_record_id(created_ms: int | None = None) -> str:
+    return _ids.new(created_ms if created_ms is not None else now_ms())
+
+
+@dataclass(slots=True)
+class MemoryRecord:
+    """One orchestration event (``log_type="log"``) or stored memory (``log_type="memory"``).
+
+    Payload-like fields (``payload``, ``previous_outputs``, ``metadata``) hold JSON-able values only: the logger
+    converts caller values with ``orka_memory.serialization.to_jsonable`` before building a record.
+    """
+
+    id: str
+    log_type: str
+    agent_id: str
+    event_type: str
+    created_at: int  # epoch milliseconds, UTC
+    run_id: str | None = None
+    step: int | None = None
+    fork_group: str | None = None
+    parent: str | None = None
+    payload: Any = None
+    previous_outputs: Any = None
+    content: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    namespace: str | None = None
+    session: str | None = None
+    importance: float = 0.5
+    memory_type: str = "short_term"
+    category: str = "log"
+    expires_at: int | None = None  # epoch milliseconds, UTC; None: kept until deleted
+    schema_version: int = SCHEMA_VERSION
+
+    def to_document(self) -> dict[str, Any]:
+        """The stored form: every field, fields without a value left out."""
+        doc: dict[str, Any] = {"schema_version": self.schema_version}
+        for name in _DOCUMENT_FIELDS:
+            value = getattr(self, name)
+            if value is not None and value != {}:
+                doc[name] = value
+        return doc
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> MemoryRecord:
+        """Rebuild a record from a stored document; unknown keys from newer writers are ignored."""
+        known = {name: doc[name] for name in _ALL_FIELDS if name in doc}
+        known.setdefault("metadata", {})
+        return cls(**known)
+
+    def to_compat_dict(self) -> dict[str, Any]:
+        """The dict OrKa's memory-logger API returns: the document plus its aliases.
+
+        ``trace_id``/``node_id`` alias ``run_id``/``agent_id``, ``importance_score`` aliases ``importance``,
+        ``timestamp`` is ISO-8601 UTC and ``timestamp_ms`` epoch milliseconds.
+        """
+        out = self.to_document()
+        out["trace_id"] = self.run_id
+        out["node_id"] = self.agent_id
+        out["importance_score"] = self.importance
+        out["timestamp"] = iso_from_ms(self.created_at)
+        out["timestamp_ms"] = self.created_at
+        out["expires_at_iso"] = iso_from_ms(self.expires_at) if self.expires_at is not None else None
+        return out
+
+
+_ALL_FIELDS = tuple(MemoryRecord.__dataclass_fields__)
+_DOCUMENT_FIELDS = tuple(name for name in _ALL_FIELDS if name != "schema_version")
+
+
+def iso_from_ms(epoch_ms: int) -> str:
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
