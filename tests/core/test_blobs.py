@@ -1,0 +1,62 @@
+"""Blob deduplication: OrKa's reference shape, the threshold, recursive resolution."""
+
+import hashlib
+import json
+
+from orka_memory.blobs import BLOB_REFERENCE, extract_blobs, resolve_references
+
+
+def _canonical(value: dict) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _dict_of_size(size: int) -> dict:
+    base = {"text": ""}
+    base["text"] = "x" * (size - len(_canonical(base)))
+    assert len(_canonical(base)) == size
+    return base
+
+
+def test_threshold_and_reference_shape() -> None:
+    small, large = _dict_of_size(199), _dict_of_size(200)
+    found: dict[str, bytes] = {}
+    out = extract_blobs({"small": small, "large": large, "list": [large]}, 200, found)
+    digest = hashlib.sha256(_canonical(large)).hexdigest()
+    assert out["small"] == small
+    assert out["large"] == {"ref": digest, "_type": BLOB_REFERENCE, "_original_keys": ["text"]}
+    assert out["list"] == [out["large"]]
+    assert found == {digest: _canonical(large)}
+
+
+def test_root_is_never_replaced_and_key_order_is_restored() -> None:
+    value = {"z": 1, "a": "y" * 300}
+    found: dict[str, bytes] = {}
+    assert extract_blobs(value, 200, found) == value and not found
+    nested = {"out": {"z": 1, "a": "y" * 300}}
+    replaced = extract_blobs(nested, 200, found)
+    [resolved] = resolve_references([replaced], lambda hashes: {h: json.loads(found[h]) for h in hashes})
+    assert list(resolved["out"]) == ["z", "a"]
+    assert resolved == nested
+
+
+def test_references_resolve_recursively_and_missing_ones_are_marked() -> None:
+    inner = {"ref": "b" * 64, "_type": BLOB_REFERENCE, "_original_keys": ["v"]}
+    blobs = {"a" * 64: {"child": inner}, "b" * 64: {"v": 1}}
+    missing = {"ref": "c" * 64, "_type": BLOB_REFERENCE}
+    events = [{"payload": {"ref": "a" * 64, "_type": BLOB_REFERENCE}}, {"payload": missing}]
+    calls: list[set[str]] = []
+
+    def fetch(hashes: set[str]) -> dict:
+        calls.append(set(hashes))
+        return {h: blobs[h] for h in hashes if h in blobs}
+
+    first, second = resolve_references(events, fetch)
+    assert first["payload"] == {"child": {"v": 1}}
+    assert second["payload"]["_type"] == "missing_blob_reference" and second["payload"]["ref"] == "c" * 64
+    assert len(calls) == 2, "one fetch per nesting level, not one per reference"
+
+
+def test_reference_cycles_in_a_corrupt_store_terminate() -> None:
+    blobs = {"a" * 64: {"loop": {"ref": "a" * 64, "_type": BLOB_REFERENCE}}}
+    [out] = resolve_references([{"x": {"ref": "a" * 64, "_type": BLOB_REFERENCE}}], lambda h: blobs)
+    assert out["x"]["loop"]["_type"] == BLOB_REFERENCE
