@@ -11,7 +11,7 @@ from orka_memory import create_memory_logger, hookimpl
 from orka_memory.plugins import PluginLoadWarning, PluginManager, PluginRegistrationError
 
 
-def test_file_backend_registers_through_its_entry_point() -> None:
+def test_register_backends_loads_the_file_backend_through_its_entry_point() -> None:
     manager = PluginManager().load()
     [info] = [plugin for plugin in manager.plugins if plugin.name == "file"]
     assert info.distribution == "orka-memory-file" and info.error is None
@@ -109,7 +109,7 @@ def test_serialize_hook_handles_a_plugins_types_first(tmp_path: Path) -> None:
     assert event["payload"]["other"]["__type"] == "object"
 
 
-def test_codec_hook_registers_a_third_party_codec_used_for_new_records(tmp_path: Path) -> None:
+def test_register_codecs_adds_a_third_party_codec_used_for_new_records(tmp_path: Path) -> None:
     class Deflate:
         name = "deflate"
 
@@ -136,3 +136,23 @@ def test_codec_hook_registers_a_third_party_codec_used_for_new_records(tmp_path:
     # The codec is recorded with the data: a logger with another default codec still reads it.
     with create_memory_logger("file", path=path, plugins=manager) as memory:
         assert memory.trace("r")[0]["payload"] == payload
+
+
+def test_register_embedders_adds_named_embedder_classes() -> None:
+    class CharCount:
+        name = "char-count"
+        dimension = 26
+
+        def embed(self, texts):  # type: ignore[no-untyped-def]
+            return [[text.count(chr(97 + i)) for i in range(26)] for text in texts]
+
+    class Plugin:
+        @hookimpl
+        def orka_memory_register_embedders(self, register):  # type: ignore[no-untyped-def]
+            register(CharCount)
+
+    manager = PluginManager().load()
+    manager.register(Plugin(), name="char-count-embedder")
+    embedder = manager.embedders()["char-count"]()
+    assert embedder.embed(["abba"])[0][:2] == [2, 2]
+    assert manager.registered_by("char-count-embedder") == ["embedder:char-count"]
