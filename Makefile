@@ -19,6 +19,9 @@ test: system-packages $(VENV)/.installed-dev
 
 install: $(VENV)/.installed
 
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check core plugins tests
 
