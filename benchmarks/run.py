@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-
 from orka_memory import create_memory_logger
 from orka_memory.logger import MemoryLogger
 
@@ -39,7 +38,7 @@ def make_events(count: int, *, seed: int, repeat_share: float = 0.0) -> list[dic
     rng = random.Random(seed)
     shared = {"response": "".join(rng.choices(string.ascii_letters + " ", k=50_000)), "model": "gpt-4o-mini"}
     events = []
-    for index in range(count):
+    for _ in range(count):
         text = "".join(rng.choices(string.ascii_letters + " ", k=EVENT_BYTES - 260))
         payload: dict[str, Any] = {
             "response": text,
@@ -101,6 +100,22 @@ def bench_raw_sqlite(directory: Path, events: list[dict[str, Any]], batch: int) 
     return rate
 
 
+def bench_reads(directory: Path, size: int) -> tuple[tuple[float, float], ...]:
+    """Read latencies on a store of ``size`` events: tail, a 500-event trace, stats, and raw SQL tail."""
+    memory = open_logger(directory / "orka.db")
+    for step, payload in enumerate(make_events(min(size, 2_000), seed=3) * (size // 2_000 or 1)):
+        memory.log("agent", "result", payload, step=step, run_id=f"run-{step // 500}")
+    memory.flush()
+    tail = latencies(lambda: memory.tail(100), 50)
+    trace = latencies(lambda: memory.trace("run-1"), 20)
+    stats = latencies(memory.get_memory_stats, 50)
+    db = sqlite3.connect(directory / "orka.db")
+    raw_tail = latencies(lambda: db.execute("SELECT body FROM records ORDER BY seq DESC LIMIT 100").fetchall(), 50)
+    db.close()
+    memory.close()
+    return tail, trace, stats, raw_tail
+
+
 def summarize(values: list[float]) -> str:
     return f"{statistics.median(values):,.0f} ({min(values):,.0f}-{max(values):,.0f})"
 
@@ -129,33 +144,23 @@ def main(argv: list[str] | None = None) -> int:
                 stored.append(stats["session"]["overall_ratio"] or 0)
                 raw.append(bench_raw_sqlite(Path(folder), events, batch=500))
         ratio = statistics.median(ours) / statistics.median(raw)
-        rows.append((f"file log()+flush, {label}", summarize(ours) + " ev/s", summarize(raw) + " ev/s", f"{ratio:.2f}x"))
+        rows.append(
+            (f"file log()+flush, {label}", summarize(ours) + " ev/s", summarize(raw) + " ev/s", f"{ratio:.2f}x")
+        )
         rows.append((f"file bytes stored / logged, {label}", f"{statistics.median(stored):.3f}", "1.000", ""))
         results[label] = {"ours": ours, "raw": raw, "stored_ratio": stored}
 
     for size in args.scale:
         with tempfile.TemporaryDirectory() as folder:
-            memory = open_logger(Path(folder) / "orka.db")
-            for step, payload in enumerate(make_events(min(size, 2_000), seed=3) * (size // 2_000 or 1)):
-                memory.log("agent", "result", payload, step=step, run_id=f"run-{step // 500}")
-            memory.flush()
-            tail = latencies(lambda: memory.tail(100), 50)
-            trace = latencies(lambda: memory.trace("run-1"), 20)
-            stats_ms = latencies(memory.get_memory_stats, 50)
-            db = sqlite3.connect(Path(folder) / "orka.db")
-            raw_tail = latencies(
-                lambda: db.execute("SELECT body FROM records ORDER BY seq DESC LIMIT 100").fetchall(), 50
-            )
-            db.close()
-            memory.close()
+            tail, trace, stats_ms, raw_tail = bench_reads(Path(folder), size)
         rows.append((f"tail(100) at {size:,} events, p50/p99 ms", f"{tail[0]:.2f}/{tail[1]:.2f}",
                      f"{raw_tail[0]:.2f}/{raw_tail[1]:.2f}", f"{tail[0] / raw_tail[0]:.2f}x"))
         rows.append((f"trace(500-event run) at {size:,}, p50/p99 ms", f"{trace[0]:.2f}/{trace[1]:.2f}", "", ""))
         rows.append((f"stats at {size:,}, p50/p99 ms", f"{stats_ms[0]:.2f}/{stats_ms[1]:.2f}", "", ""))
         results[f"reads@{size}"] = {"tail": tail, "trace": trace, "stats": stats_ms, "raw_tail": raw_tail}
 
-    widths = [max(len(row[i]) for row in rows + [("measure", "orka-memory", "raw client", "ratio")]) for i in range(4)]
     header = ("measure", "orka-memory", "raw client", "ratio")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
     args.json.parent.mkdir(parents=True, exist_ok=True)

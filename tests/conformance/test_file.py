@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from orka_memory import create_memory_logger
 from orka_memory.testing import LoggerConformance
 from orka_memory.testing.conformance import MakeLogger

@@ -1,7 +1,6 @@
 """The one decay model: importance formula, memory types, expiry, presets, partial configs."""
 
 import pytest
-
 from orka_memory.decay import HOUR_MS, DecayConfig, DecayPolicy, preset_overrides
 from orka_memory.logger import effective_decay
 from orka_memory.settings import CoreSettings

@@ -5,7 +5,6 @@ import warnings
 from pathlib import Path
 
 import pytest
-
 from orka_memory import MemoryLogger, create_memory_logger
 from orka_memory.factory import BackendFallbackWarning
 

@@ -6,13 +6,11 @@ import datetime as dt
 import decimal
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from orka_memory import MemoryLogger, create_memory_logger
 from orka_memory.serialization import to_jsonable
 

@@ -5,10 +5,9 @@ import zlib
 from pathlib import Path
 
 import pytest
-from pluggy import PluginValidationError
-
 from orka_memory import create_memory_logger, hookimpl
 from orka_memory.plugins import PluginLoadWarning, PluginManager, PluginRegistrationError
+from pluggy import PluginValidationError
 
 
 def test_register_backends_loads_the_file_backend_through_its_entry_point() -> None:
@@ -74,7 +73,7 @@ def test_a_name_registered_twice_names_both_plugins() -> None:
 
     manager = PluginManager().load()
     manager.register(Duplicate(), name="duplicate-codecs")
-    with pytest.raises(PluginRegistrationError, match="'zstd' is registered twice.*duplicate-codecs"):
+    with pytest.raises(PluginRegistrationError, match=r"'zstd' is registered twice.*duplicate-codecs"):
         manager.codecs()
 
 

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from orka_memory.settings import ConfigurationError, mask_secret, resolve_settings
 
 
@@ -91,7 +90,7 @@ def test_invalid_value_in_config_file_names_the_file(orka_memory_env: Path) -> N
 
 def test_unreadable_config_file_is_a_clear_error(orka_memory_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (orka_memory_env / "orka-memory.toml").write_text("queue_size = = 3\n")
-    with pytest.raises(ConfigurationError, match="orka-memory.toml is not valid TOML"):
+    with pytest.raises(ConfigurationError, match=r"orka-memory\.toml is not valid TOML"):
         resolve_settings()
     monkeypatch.setenv("ORKA_MEMORY_CONFIG", "/nonexistent/memory.toml")
     with pytest.raises(ConfigurationError, match="names no file"):
@@ -100,7 +99,7 @@ def test_unreadable_config_file_is_a_clear_error(orka_memory_env: Path, monkeypa
 
 def test_unknown_preset_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ORKA_MEMORY_MEMORY_PRESET", "forever")
-    with pytest.raises(ConfigurationError, match="memory_preset.*allowed: sensory"):
+    with pytest.raises(ConfigurationError, match=r"memory_preset.*allowed: sensory"):
         resolve_settings()
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from orka_memory import BackendUnavailable, Blob, EncodedRecord, create_memory_logger, hookimpl
 from orka_memory.plugins import PluginManager
 from orka_memory_file import FileBackend

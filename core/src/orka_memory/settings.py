@@ -172,7 +172,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
                 for part in PYPROJECT_TABLE:
                     data = data.get(part, {})
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as error:
-        raise ConfigurationError(f"config file {path} is not valid {path.suffix.lstrip('.').upper()}: {error}") from None
+        kind = path.suffix.lstrip(".").upper()
+        raise ConfigurationError(f"config file {path} is not valid {kind}: {error}") from None
     if not isinstance(data, dict):
         raise ConfigurationError(f"config file {path} must hold a table of settings, not {type(data).__name__}")
     return data

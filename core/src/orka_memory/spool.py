@@ -53,8 +53,9 @@ class Spool:
             db = self._connection()
             with db:
                 db.execute("BEGIN IMMEDIATE")
+                columns, marks = ", ".join(_RECORD_FIELDS), ", ".join("?" * len(_RECORD_FIELDS))
                 db.executemany(
-                    f"INSERT INTO records ({', '.join(_RECORD_FIELDS)}) VALUES ({', '.join('?' * len(_RECORD_FIELDS))})",
+                    f"INSERT INTO records ({columns}) VALUES ({marks})",
                     [dataclasses.astuple(record) for record in records],
                 )
                 db.executemany(

@@ -215,7 +215,10 @@ class LoggerConformance:
                 metadata={"namespace": "noise"},
             )
         wanted = memory.log_memory(
-            "quarterly revenue grew twelve percent", node_id="analyst", trace_id="t-1", metadata={"namespace": "finance"}
+            "quarterly revenue grew twelve percent",
+            node_id="analyst",
+            trace_id="t-1",
+            metadata={"namespace": "finance"},
         )
         memory.flush()
         hits = memory.search_memories("quarterly revenue", num_results=3, namespace="finance")
