@@ -1,0 +1,193 @@
+"""The database layout of the file backend: tables, indexes and the triggers that keep derived data in sync.
+
+Derived data (the full-text index and the ``tallies`` behind ``stats``) is maintained by triggers, not by the
+Python code, so it cannot drift from the rows it describes: a trigger fires for exactly the rows a statement
+really inserted or deleted (``ON CONFLICT DO NOTHING`` skips, blob upserts that only extend an expiry, cascades
+from ``cleanup``) and runs inside the same transaction.
+
+The file identifies itself with ``PRAGMA application_id`` (so a foreign SQLite database is told apart from an
+empty one) and versions its layout with ``PRAGMA user_version``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from orka_memory.backend import Blob, EncodedRecord
+
+APPLICATION_ID = 0x4F524B41  # "ORKA" in ASCII: marks the file as an orka-memory store
+SCHEMA_VERSION = 1
+
+# UPSERT (3.24) and unicode61's ``remove_diacritics 2`` (3.27) are the newest features this layout uses.
+MIN_SQLITE_VERSION = (3, 27, 0)
+
+# The EncodedRecord (and Blob) fields, in dataclass order: the columns of ``records`` (and ``blobs``) are named after
+# them, so one list drives the INSERT, every SELECT and the row -> dataclass conversion.
+RECORD_COLUMNS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(EncodedRecord))
+BLOB_COLUMNS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(Blob))
+
+# What a version-1 store must contain; an orka-memory file missing one of these was damaged or hand-edited.
+REQUIRED_TABLES = frozenset(
+    {"records", "blobs", "memory_text", "tallies", "kv_keys", "kv_strings", "kv_hash", "kv_set"}
+)
+
+SCHEMA: tuple[str, ...] = (
+    # -- records: the event log and stored memories ----------------------------------------------------------
+    # ``seq`` aliases the rowid, so it is the insertion (= log) order and every secondary index ends with it:
+    # an index on (run_id) is an index on (run_id, seq) and serves ORDER BY seq without sorting.
+    """
+    CREATE TABLE records (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        log_type TEXT NOT NULL,
+        agent_id TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        run_id TEXT,
+        memory_type TEXT NOT NULL,
+        category TEXT NOT NULL,
+        importance REAL NOT NULL,
+        namespace TEXT,
+        session TEXT,
+        expires_at INTEGER,
+        text TEXT,
+        codec TEXT NOT NULL,
+        body BLOB NOT NULL,
+        raw_size INTEGER NOT NULL
+    )
+    """,
+    "CREATE INDEX records_log_type ON records (log_type)",  # recent / iter_records of one log type
+    "CREATE INDEX records_run ON records (run_id)",  # by_run, oldest first
+    # Covering for cleanup and stats: they count expired rows per (log_type, memory_type) from the index alone.
+    """
+    CREATE INDEX records_expiry ON records (expires_at, log_type, memory_type)
+    WHERE expires_at IS NOT NULL
+    """,
+    # search_text filters: the planner may start from a selective namespace/session or agent instead of the
+    # full-text match.
+    "CREATE INDEX records_scope ON records (namespace, session)",
+    "CREATE INDEX records_agent ON records (agent_id)",
+    # -- blobs: deduplicated sub-objects, addressed by hash -----------------------------------------------------
+    """
+    CREATE TABLE blobs (
+        hash TEXT PRIMARY KEY,
+        codec TEXT NOT NULL,
+        body BLOB NOT NULL,
+        raw_size INTEGER NOT NULL,
+        expires_at INTEGER
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX blobs_expiry ON blobs (expires_at) WHERE expires_at IS NOT NULL",
+    # -- full-text index over stored memories ------------------------------------------------------------------
+    # Contentless (the text already lives in ``records``): its rowid is ``records.seq``. A contentless row is
+    # deleted by repeating its original text, which the delete trigger has at hand as ``old.text``.
+    """
+    CREATE VIRTUAL TABLE memory_text USING fts5 (
+        text, content = '', tokenize = 'unicode61 remove_diacritics 2'
+    )
+    """,
+    """
+    CREATE TRIGGER records_text_insert AFTER INSERT ON records
+    WHEN new.log_type = 'memory' AND new.text IS NOT NULL
+    BEGIN
+        INSERT INTO memory_text (rowid, text) VALUES (new.seq, new.text);
+    END
+    """,
+    """
+    CREATE TRIGGER records_text_delete AFTER DELETE ON records
+    WHEN old.log_type = 'memory' AND old.text IS NOT NULL
+    BEGIN
+        INSERT INTO memory_text (memory_text, rowid, text) VALUES ('delete', old.seq, old.text);
+    END
+    """,
+    # -- tallies: the counters behind stats(), one row per kind and record type ---------------------------------
+    # kind 'record' is split by (log_type, memory_type); 'blob' and 'kv' use '' for both.
+    """
+    CREATE TABLE tallies (
+        kind TEXT NOT NULL CHECK (kind IN ('record', 'blob', 'kv')),
+        log_type TEXT NOT NULL,
+        memory_type TEXT NOT NULL,
+        rows INTEGER NOT NULL,
+        raw_bytes INTEGER NOT NULL,
+        stored_bytes INTEGER NOT NULL,
+        PRIMARY KEY (kind, log_type, memory_type)
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TRIGGER records_tally_insert AFTER INSERT ON records
+    BEGIN
+        INSERT INTO tallies VALUES ('record', new.log_type, new.memory_type, 1, new.raw_size, length(new.body))
+        ON CONFLICT (kind, log_type, memory_type) DO UPDATE SET
+            rows = rows + 1,
+            raw_bytes = raw_bytes + excluded.raw_bytes,
+            stored_bytes = stored_bytes + excluded.stored_bytes;
+    END
+    """,
+    """
+    CREATE TRIGGER records_tally_delete AFTER DELETE ON records
+    BEGIN
+        UPDATE tallies SET
+            rows = rows - 1,
+            raw_bytes = raw_bytes - old.raw_size,
+            stored_bytes = stored_bytes - length(old.body)
+        WHERE kind = 'record' AND log_type = old.log_type AND memory_type = old.memory_type;
+    END
+    """,
+    # An upsert that only extends a stored blob's expiry is an UPDATE: no INSERT trigger fires, nothing is counted.
+    """
+    CREATE TRIGGER blobs_tally_insert AFTER INSERT ON blobs
+    BEGIN
+        INSERT INTO tallies VALUES ('blob', '', '', 1, new.raw_size, length(new.body))
+        ON CONFLICT (kind, log_type, memory_type) DO UPDATE SET
+            rows = rows + 1,
+            raw_bytes = raw_bytes + excluded.raw_bytes,
+            stored_bytes = stored_bytes + excluded.stored_bytes;
+    END
+    """,
+    """
+    CREATE TRIGGER blobs_tally_delete AFTER DELETE ON blobs
+    BEGIN
+        UPDATE tallies SET
+            rows = rows - 1,
+            raw_bytes = raw_bytes - old.raw_size,
+            stored_bytes = stored_bytes - length(old.body)
+        WHERE kind = 'blob';
+    END
+    """,
+    # -- key-value: Redis-like strings, hashes and sets --------------------------------------------------------
+    # ``kid`` aliases the rowid, so it is stable (VACUUM keeps it) and serves as the SCAN cursor and as the
+    # reference from the value tables.
+    """
+    CREATE TABLE kv_keys (
+        kid INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        type TEXT NOT NULL CHECK (type IN ('string', 'hash', 'set')),
+        expires_at INTEGER
+    )
+    """,
+    "CREATE INDEX kv_keys_expiry ON kv_keys (expires_at) WHERE expires_at IS NOT NULL",
+    "CREATE TABLE kv_strings (kid INTEGER PRIMARY KEY, value TEXT NOT NULL)",
+    """
+    CREATE TABLE kv_hash (
+        kid INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (kid, field)
+    ) WITHOUT ROWID
+    """,
+    "CREATE TABLE kv_set (kid INTEGER NOT NULL, member TEXT NOT NULL, PRIMARY KEY (kid, member)) WITHOUT ROWID",
+    # Deleting a key (DEL, expiry cleanup, an overwrite) removes its values and its count in one place.
+    """
+    CREATE TRIGGER kv_keys_delete AFTER DELETE ON kv_keys
+    BEGIN
+        DELETE FROM kv_strings WHERE kid = old.kid;
+        DELETE FROM kv_hash WHERE kid = old.kid;
+        DELETE FROM kv_set WHERE kid = old.kid;
+        UPDATE tallies SET rows = rows - 1 WHERE kind = 'kv';
+    END
+    """,
+    """
+    CREATE TRIGGER kv_keys_insert AFTER INSERT ON kv_keys
+    BEGIN
+        INSERT INTO tallies VALUES ('kv', '', '', 1, 0, 0)
+        ON CONFLICT (kind, log_type, memory_type) DO UPDATE SET rows = rows + 1;
+    END
+    """,
+)
