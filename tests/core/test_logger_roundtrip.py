@@ -23,7 +23,7 @@ scalars = (
     | st.binary(max_size=30)
     | st.decimals(allow_nan=True)
     | st.datetimes(timezones=st.just(dt.UTC))
-    | st.uuids().map(uuid.UUID)
+    | st.uuids()
 )
 keys = st.text(max_size=10) | st.integers() | st.none() | st.booleans() | st.tuples(st.integers())
 values = st.recursive(

@@ -468,7 +468,7 @@ def test_queries_use_their_index(backend: FileBackend, name: str, indexes: tuple
     assert "USE TEMP B-TREE FOR ORDER BY" not in plan, plan
 
 
-EXPIRY_INDEXES = zip(queries.DELETE_EXPIRED, ["records", "blobs", "kv_keys"], strict=True)
+EXPIRY_INDEXES = list(zip(queries.DELETE_EXPIRED, ["records", "blobs", "kv_keys"], strict=True))
 
 
 @pytest.mark.parametrize(("statement", "index"), EXPIRY_INDEXES)
