@@ -18,7 +18,7 @@ import os
 import threading
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -50,14 +50,13 @@ class PluginLoadWarning(UserWarning):
 
 @dataclass(frozen=True, slots=True)
 class PluginInfo:
-    """One loaded (or failed) plugin, for ``orka-memory plugins``."""
+    """One loaded (or failed) plugin, for ``orka-memory plugins``; ``name`` is its name in the manager."""
 
     name: str
     module: str
     distribution: str | None
     version: str | None
     error: str | None = None
-    registered: tuple[str, ...] = field(default=())
 
 
 def _names_from_env(variable: str) -> set[str] | None:
@@ -87,8 +86,9 @@ class PluginManager:
         with self._lock:
             if not self._loaded:
                 for module in BUILTIN_PLUGINS:
-                    self._pm.register(module, name=f"orka_memory.{module.__name__.rsplit('.', 1)[-1]}")
-                    self.plugins.append(PluginInfo("core", module.__name__, "orka-memory-core", _core_version()))
+                    name = f"orka_memory.{module.__name__.rsplit('.', 1)[-1]}"
+                    self._pm.register(module, name=name)
+                    self.plugins.append(PluginInfo(name, module.__name__, "orka-memory-core", _core_version()))
                 self._load_entry_points()
                 self._pm.check_pending()
                 self._loaded = True
