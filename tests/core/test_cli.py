@@ -269,3 +269,12 @@ def test_bad_arguments_are_rejected_by_the_parser(capsys: pytest.CaptureFixture[
         main(["tail", "-n", "0"])
     assert exit_info.value.code == 2
     assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    from orka_memory.cli.app import build_parser
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    subcommands = next(action for action in build_parser()._actions if action.dest == "command")
+    for name in subcommands.choices:  # type: ignore[union-attr]
+        assert f"| `{name}" in readme or f"`{name} PATH`" in readme, f"README's command table lacks {name}"
