@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -97,8 +98,7 @@ class MemoryLogger:
             blob_threshold=settings.blob_threshold_chars,
         )
         self._serialize_hook = plugins.serialize_hook()
-        self.memory: list[dict[str, Any]] = []
-        self._memory_lock = threading.Lock()
+        self._recent: deque[MemoryRecord] = deque(maxlen=settings.memory_buffer or None)
         self.writer = Writer(
             backend,
             self.encoder,
@@ -264,16 +264,18 @@ class MemoryLogger:
             self.writer.flush()
 
     def _remember(self, record: MemoryRecord) -> None:
-        limit = self.settings.memory_buffer
-        if not limit:
-            return
-        entry = record.to_compat_dict()
+        if self.settings.memory_buffer:
+            self._recent.append(record)  # deque.append is atomic; dicts are built only when `memory` is read
+
+    @property
+    def memory(self) -> list[dict[str, Any]]:
+        """OrKa's in-process trace: this logger's newest ``memory_buffer`` records, oldest first, as dicts
+        (``previous_outputs`` only with ``debug_keep_previous_outputs``)."""
+        entries = [record.to_compat_dict() for record in list(self._recent)]
         if not self.settings.debug_keep_previous_outputs:
-            entry.pop("previous_outputs", None)
-        with self._memory_lock:
-            self.memory.append(entry)
-            if len(self.memory) > 2 * limit:
-                del self.memory[: len(self.memory) - limit]
+            for entry in entries:
+                entry.pop("previous_outputs", None)
+        return entries
 
     def flush(self, timeout: float | None = None) -> None:
         """Return when every record logged before this call is durable (stored, or spooled while the backend is
