@@ -146,8 +146,10 @@ def test_search_finds_stored_memories_by_text() -> None:
         memory.log_memory("Kafka topics hold the event log", node_id="writer", trace_id="r1")
         memory.log_memory("Redis streams are fast", node_id="writer", trace_id="r2")
     hits = run_json("search", "kafka")
-    assert [hit["content"] for hit in hits] == ["Kafka topics hold the event log"]
-    assert run_json("search", "streams", "--run", "r1") == []
+    assert hits[0]["content"] == "Kafka topics hold the event log"
+    assert [hit["content"] for hit in run_json("search", "kafka", "--mode", "text")] == [hits[0]["content"]]
+    assert run_json("search", "streams", "--run", "r1", "--mode", "text") == []
+    assert {hit["trace_id"] for hit in run_json("search", "streams", "--run", "r1")} <= {"r1"}
 
 
 def test_stats_counts_what_was_logged() -> None:

@@ -84,8 +84,11 @@ def test_compatible_import_paths() -> None:
 
 @pytest.mark.parametrize(
     ("module", "extra"),
-    [("orka.memory.redis_logger", "redis"), ("orka.memory.redisstack_logger", "redisstack"),
-     ("orka.memory.kafka_logger", "kafka")],
+    [
+        ("orka.memory.redis_logger", "redis"),
+        ("orka.memory.redisstack_logger", "redisstack"),
+        ("orka.memory.kafka_logger", "kafka"),
+    ],
 )
 def test_a_missing_backend_class_import_names_the_extra(module: str, extra: str) -> None:
     with pytest.raises(ImportError, match=rf"pip install 'orka-memory\[{extra}\]'"):

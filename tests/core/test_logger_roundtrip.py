@@ -28,10 +28,12 @@ scalars = (
 keys = st.text(max_size=10) | st.integers() | st.none() | st.booleans() | st.tuples(st.integers())
 values = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=5)
-    | st.tuples(children, children)
-    | st.dictionaries(keys, children, max_size=5)
-    | st.frozensets(st.integers() | st.text(max_size=5), max_size=5),
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.tuples(children, children)
+        | st.dictionaries(keys, children, max_size=5)
+        | st.frozensets(st.integers() | st.text(max_size=5), max_size=5)
+    ),
     max_leaves=25,
 )
 

@@ -53,6 +53,11 @@ class CapabilityError(BackendError, NotImplementedError):
     """The backend does not offer this part of the API; the message names the backend and an alternative."""
 
 
+class VectorSpaceMismatch(BackendError, ValueError):
+    """The store holds vectors from another embedder (or dimension) than the logger's; comparing them would return
+    garbage, so the logger refuses to start. The message names both and the fix."""
+
+
 @dataclass(slots=True, frozen=True)
 class EncodedRecord:
     """One record as a backend stores it: the fields it indexes, and the encoded document.
@@ -78,6 +83,9 @@ class EncodedRecord:
     codec: str
     body: bytes
     raw_size: int
+    # A stored memory's embedding (``orka_memory.vectors``: float32 little-endian, unit length), for backends that
+    # declare VECTOR_SEARCH; None for events and when no embedder ran.
+    vector: bytes | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -212,6 +220,22 @@ class Query(Protocol):
         ...
 
     def stats(self, *, now_ms: int) -> BackendStats: ...
+
+
+class VectorQuery(Protocol):
+    """Search by embedding. Served when ``Capability.VECTOR_SEARCH`` is declared."""
+
+    def vector_space(self, embedder: str, dimension: int) -> None:
+        """Record which embedder the store's vectors come from, or check it: raise ``VectorSpaceMismatch`` when the
+        store already holds vectors of another embedder or dimension. Called once when a logger starts."""
+        ...
+
+    def search_vector(
+        self, vector: bytes, *, filters: MemoryFilter, limit: int, now_ms: int
+    ) -> list[tuple[EncodedRecord, float]]:
+        """Stored memories nearest to ``vector`` (packed like ``EncodedRecord.vector``), best first, with every filter
+        applied before the top ``limit`` are chosen, each with its similarity (``orka_memory.vectors.similarity``)."""
+        ...
 
 
 @runtime_checkable

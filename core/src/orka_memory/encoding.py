@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Collection, Sequence
@@ -12,7 +13,11 @@ import orjson
 from orka_memory.backend import Blob, EncodedRecord, Store
 from orka_memory.blobs import extract_blobs, resolve_references
 from orka_memory.codecs import Codec, CodecRegistry
+from orka_memory.embedders import Embedder
 from orka_memory.record import MemoryRecord
+from orka_memory.vectors import normalize, pack
+
+log = logging.getLogger("orka_memory")
 
 # The record fields that may hold large repeated sub-objects.
 DEDUP_FIELDS = ("payload", "previous_outputs")
@@ -34,8 +39,10 @@ class RecordEncoder:
         dedup: bool,
         blob_threshold: int,
         known_blobs_limit: int = 100_000,
+        embedder: Embedder | None = None,
     ) -> None:
         self.codecs = codecs
+        self.embedder = embedder
         self.codec: Codec = codecs.get(codec)
         self.compress_threshold = compress_threshold
         self.dedup = dedup
@@ -51,9 +58,10 @@ class RecordEncoder:
         encoded: list[EncodedRecord] = []
         blobs: dict[str, Blob] = {}
         logical_bytes = 0
+        vectors = self._vectors(records) if self.embedder is not None else {}
         for record in records:
             found: dict[str, bytes] = {}
-            item = self.encode(record, found)
+            item = self.encode(record, found, vectors.get(record.id))
             encoded.append(item)
             logical_bytes += len(orjson.dumps(record.to_document())) if found else item.raw_size
             for digest, canonical in found.items():
@@ -61,7 +69,40 @@ class RecordEncoder:
                     blobs[digest] = self._blob(digest, canonical, record.expires_at, blobs.get(digest))
         return encoded, list(blobs.values()), logical_bytes
 
-    def encode(self, record: MemoryRecord, found_blobs: dict[str, bytes]) -> EncodedRecord:
+    def _vectors(self, records: Sequence[MemoryRecord]) -> dict[str, bytes]:
+        """Packed vectors of the stored memories in a batch: the caller's own, else the embedder's, in one call.
+
+        A memory whose vector cannot be made is stored without one (text search still finds it): an embedder
+        failure must never lose the record.
+        """
+        assert self.embedder is not None
+        dimension = self.embedder.dimension
+        memories = [record for record in records if record.log_type == "memory" and record.content is not None]
+        vectors: dict[str, bytes] = {}
+        to_embed = []
+        for record in memories:
+            if record.vector is None:
+                to_embed.append(record)
+                continue
+            try:
+                vectors[record.id] = pack(normalize(record.vector, dimension))
+            except ValueError as error:
+                log.warning("orka-memory stored memory %s without its content_vector: %s", record.id, error)
+        if to_embed:
+            try:
+                embedded = self.embedder.embed([record.content or "" for record in to_embed])
+                for record, vector in zip(to_embed, embedded, strict=True):
+                    vectors[record.id] = pack(normalize(vector, dimension))
+            except Exception as error:  # the embedder is a plugin: its failure must not cost the records
+                log.warning(
+                    "orka-memory embedder %r failed; %d memories stored without vectors: %s",
+                    self.embedder.name,
+                    len(to_embed),
+                    error,
+                )
+        return vectors
+
+    def encode(self, record: MemoryRecord, found_blobs: dict[str, bytes], vector: bytes | None = None) -> EncodedRecord:
         document = record.to_document()
         if self.dedup:
             for name in DEDUP_FIELDS:
@@ -86,6 +127,7 @@ class RecordEncoder:
             codec=codec_name,
             body=body,
             raw_size=len(raw),
+            vector=vector,
         )
 
     def _blob(self, digest: str, canonical: bytes, expires_at: int | None, earlier: Blob | None) -> Blob:

@@ -217,4 +217,3 @@ def _epoch_ms(value: Any) -> int:
             parsed = parsed.replace(tzinfo=UTC)
         return int(parsed.timestamp() * 1000)
     return now_ms()
-

@@ -38,8 +38,16 @@ _COMPAT_DEFAULTS: dict[str, Any] = {
 }
 # OrKa keyword arguments that only some backends use; others accept and ignore them.
 _KNOWN_KWARGS = {
-    "memory_preset", "operation", "format_params", "index_name", "vector_dim", "force_recreate_index",
-    "schema_registry_url", "use_schema_registry", "embedder", "memory_decay_config",
+    "memory_preset",
+    "operation",
+    "format_params",
+    "index_name",
+    "vector_dim",
+    "force_recreate_index",
+    "schema_registry_url",
+    "use_schema_registry",
+    "embedder",
+    "memory_decay_config",
 }
 
 

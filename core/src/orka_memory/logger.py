@@ -18,21 +18,23 @@ from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
 from orka_memory import exporting
-from orka_memory.backend import Backend, Capability, CapabilityError, MemoryFilter
+from orka_memory.backend import Backend, Capability, CapabilityError, EncodedRecord, MemoryFilter, VectorQuery
 from orka_memory.codecs import CodecRegistry
 from orka_memory.decay import DecayConfig, DecayPolicy, preset_overrides
+from orka_memory.embedders import Embedder, create_embedder
 from orka_memory.encoding import RecordEncoder
 from orka_memory.plugins import PluginManager, get_plugin_manager
 from orka_memory.record import MemoryRecord, new_record_id, now_ms
-from orka_memory.results import MEMORY_KEY_PREFIX, memory_result
+from orka_memory.results import MEMORY_KEY_PREFIX, blend, memory_result
 from orka_memory.serialization import to_jsonable
 from orka_memory.settings import CoreSettings
 from orka_memory.spool import Spool, spool_path
+from orka_memory.vectors import normalize, pack
 from orka_memory.writer import Writer
 
 log = logging.getLogger("orka_memory")
@@ -90,12 +92,14 @@ class MemoryLogger:
         self.decay_config = effective_decay(settings, decay_config)
         self.decay = DecayPolicy(self.decay_config)
         self.codecs = CodecRegistry(plugins.codecs())
+        self.embedder = self._vector_embedder(plugins)
         self.encoder = RecordEncoder(
             self.codecs,
             codec=settings.codec,
             compress_threshold=settings.compress_threshold,
             dedup=settings.dedup,
             blob_threshold=settings.blob_threshold_chars,
+            embedder=self.embedder,
         )
         self._serialize_hook = plugins.serialize_hook()
         self._recent: deque[MemoryRecord] = deque(maxlen=settings.memory_buffer or None)
@@ -129,6 +133,14 @@ class MemoryLogger:
         logger = cls.__new__(cls)
         MemoryLogger.__init__(logger, backend, settings, decay_config=decay_config, plugins=plugins)
         return logger
+
+    def _vector_embedder(self, plugins: PluginManager) -> Embedder | None:
+        """The configured embedder when the backend searches by vector (checked against the store's vectors)."""
+        if Capability.VECTOR_SEARCH not in self.backend.capabilities:
+            return None
+        embedder = create_embedder(plugins.embedders(), self.settings.embedder, self.settings.embedder_options)
+        cast(VectorQuery, self.backend).vector_space(embedder.name, embedder.dimension)
+        return embedder
 
     # -- identity ----------------------------------------------------------------------------------------------
 
@@ -213,12 +225,19 @@ class MemoryLogger:
         expiry_hours: float | None = None,
         content_vector: list[float] | None = None,
     ) -> str:
-        """Store a memory agents can recall later; returns its key (``orka_memory:<id>``)."""
+        """Store a memory agents can recall later; returns its key (``orka_memory:<id>``).
+
+        On a backend with vector search the writer embeds ``content`` with the configured embedder, unless
+        ``content_vector`` gives the embedding (it must have the embedder's dimension); elsewhere it is ignored.
+        """
         if not node_id:
             raise ValueError("node_id is required: pass the id of the node storing this memory")
         if memory_type not in ("short_term", "long_term"):
             raise ValueError(f"memory_type must be 'short_term' or 'long_term', not {memory_type!r}")
         self._require(Capability.MEMORIES, "log_memory")
+        vector = None
+        if content_vector is not None and self.embedder is not None:
+            vector = normalize(content_vector, self.embedder.dimension)
         created = now_ms()
         meta = to_jsonable(metadata or {}, hook=self._serialize_hook)
         meta.setdefault("log_type", "memory")
@@ -248,6 +267,7 @@ class MemoryLogger:
             memory_type=cls.memory_type,
             category="stored",
             expires_at=cls.expires_at,
+            vector=vector,
         )
         self._submit(record)
         return MEMORY_KEY_PREFIX + record.id
@@ -312,8 +332,13 @@ class MemoryLogger:
         namespace: str | None = None,
         query_vector: list[float] | None = None,
     ) -> list[dict[str, Any]]:
-        """Stored memories matching ``query``, best first, filtered inside the backend's query."""
-        self._require(Capability.TEXT_SEARCH, "search_memories")
+        """Stored memories matching ``query``, best first, every filter applied inside the backend's query.
+
+        The ``search_mode`` setting chooses the ranking: ``auto`` searches by vector where the backend can (the
+        query embedded by the same embedder as the memories, or ``query_vector``) and by text elsewhere; ``hybrid``
+        blends both scores. ``similarity_score`` is in [0, 1], 1 best.
+        """
+        self._require(Capability.MEMORIES, "search_memories")
         filters = MemoryFilter(
             run_id=trace_id,
             agent_id=node_id,
@@ -323,9 +348,42 @@ class MemoryLogger:
             min_importance=min_importance,
         )
         current = now_ms()
-        hits = self.backend.search_text(query, filters=filters, limit=num_results, now_ms=current)
+        mode = self._search_mode()
+        if mode == "text":
+            hits = self._search_text(query, filters, num_results, current)
+        else:
+            vector = self._query_vector(query, query_vector)
+            hits = cast(VectorQuery, self.backend).search_vector(
+                vector, filters=filters, limit=num_results, now_ms=current
+            )
+            hits = [(record, score) for record, score in hits if score > 0]  # 0: nothing in common
+            if mode == "hybrid":
+                text_hits = self._search_text(query, filters, num_results, current)
+                hits = blend(hits, text_hits, self.settings.hybrid_text_weight, num_results)
         records = self._decode([encoded for encoded, _ in hits])
         return [memory_result(record, score, current) for record, (_, score) in zip(records, hits, strict=True)]
+
+    def _search_mode(self) -> str:
+        mode = self.settings.search_mode
+        capabilities = self.backend.capabilities
+        if mode == "auto":
+            return "vector" if Capability.VECTOR_SEARCH in capabilities else "text"
+        if mode != "text":
+            self._require(Capability.VECTOR_SEARCH, f"search_mode {mode!r}")
+        if mode != "vector":
+            self._require(Capability.TEXT_SEARCH, f"search_mode {mode!r}")
+        return mode
+
+    def _search_text(
+        self, query: str, filters: MemoryFilter, limit: int, current: int
+    ) -> list[tuple[EncodedRecord, float]]:
+        self._require(Capability.TEXT_SEARCH, "search_memories by text")
+        return self.backend.search_text(query, filters=filters, limit=limit, now_ms=current)
+
+    def _query_vector(self, query: str, query_vector: list[float] | None) -> bytes:
+        assert self.embedder is not None  # set whenever the backend declares VECTOR_SEARCH
+        raw = query_vector if query_vector is not None else self.embedder.embed([query])[0]
+        return pack(normalize(raw, self.embedder.dimension))
 
     def get_recent_stored_memories(self, count: int = 5) -> list[dict[str, Any]]:
         """The newest stored memories, newest first."""

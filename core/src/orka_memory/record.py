@@ -85,6 +85,9 @@ class MemoryRecord:
     category: str = "log"
     expires_at: int | None = None  # epoch milliseconds, UTC; None: kept until deleted
     schema_version: int = SCHEMA_VERSION
+    # A caller's own embedding of ``content`` (``log_memory(content_vector=...)``): an index input, not part of the
+    # document; without it the writer embeds ``content`` where the backend has vector search.
+    vector: list[float] | None = None
 
     def to_document(self) -> dict[str, Any]:
         """The stored form: every field, fields without a value left out."""
@@ -118,7 +121,7 @@ class MemoryRecord:
         return out
 
 
-_ALL_FIELDS = tuple(MemoryRecord.__dataclass_fields__)
+_ALL_FIELDS = tuple(name for name in MemoryRecord.__dataclass_fields__ if name != "vector")
 _DOCUMENT_FIELDS = tuple(name for name in _ALL_FIELDS if name != "schema_version")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from orka_memory.backend import EncodedRecord
 from orka_memory.record import MemoryRecord, iso_from_ms
 
 MEMORY_KEY_PREFIX = "orka_memory:"
@@ -46,3 +47,24 @@ def memory_result(record: MemoryRecord, similarity: float | None, now_ms: int) -
         "namespace": record.namespace,
         "session": record.session,
     }
+
+
+def blend(
+    vector_hits: list[tuple[EncodedRecord, float]],
+    text_hits: list[tuple[EncodedRecord, float]],
+    text_weight: float,
+    limit: int,
+) -> list[tuple[EncodedRecord, float]]:
+    """Hybrid ranking: ``(1 - w) * similarity + w * text relevance`` over the union of both result lists (a record
+    missing from one list scores 0 there), best first. Both inputs are in [0, 1], so the blend is too."""
+    scores: dict[str, list[float]] = {}
+    records: dict[str, EncodedRecord] = {}
+    for position, hits in enumerate((vector_hits, text_hits)):
+        for record, score in hits:
+            records.setdefault(record.id, record)
+            scores.setdefault(record.id, [0.0, 0.0])[position] = score
+    blended = [
+        (records[key], (1 - text_weight) * vector + text_weight * text) for key, (vector, text) in scores.items()
+    ]
+    blended.sort(key=lambda hit: (-hit[1], hit[0].id))
+    return blended[:limit]

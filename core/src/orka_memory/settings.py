@@ -89,7 +89,22 @@ class CoreSettings(BaseSettings):
     fork_ttl_seconds: float | None = Field(
         None, gt=0, description="TTL given to fork/join coordination keys (fork_group:*, waitfor:*, ...)."
     )
-    embedder: str | None = Field(None, description="Embedder for stored-memory vector search.")
+    embedder: str = Field(
+        "hashing",
+        description="Embedder turning stored memories and queries into vectors, on backends with vector search "
+        "(`orka-memory plugins` lists the installed ones).",
+    )
+    embedder_options: dict[str, Any] = Field(
+        default_factory=dict, description="Keyword options for the embedder, e.g. {model = '...'}."
+    )
+    search_mode: Literal["auto", "vector", "text", "hybrid"] = Field(
+        "auto",
+        description="How search_memories ranks: auto (vector where the backend has vector search, else text), "
+        "vector, text, or hybrid (both, blended by hybrid_text_weight).",
+    )
+    hybrid_text_weight: float = Field(
+        0.3, ge=0, le=1, description="Share of the full-text relevance in a hybrid score (the rest: similarity)."
+    )
 
     @field_validator("memory_preset")
     @classmethod
@@ -314,4 +329,3 @@ def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
     for part in parents:
         target = target.setdefault(part, {})
     target[leaf] = value
-

@@ -176,7 +176,11 @@ class Writer:
                 if attempt == self.retry_attempts:
                     log.warning(
                         "orka-memory backend %s failed %d times (%s); spooling %d records to %s",
-                        self.backend.name, attempt, self.metrics.last_error, len(records), self.spool.path,
+                        self.backend.name,
+                        attempt,
+                        self.metrics.last_error,
+                        len(records),
+                        self.spool.path,
                     )
                     return False
                 self.metrics.retries += 1

@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--run", default=None, help="only memories of this run (trace id)")
     search.add_argument("--agent", default=None, help="only memories stored by this node")
     search.add_argument("--namespace", default=None, help="only memories in this namespace")
+    search.add_argument(
+        "--mode", choices=("auto", "vector", "text", "hybrid"), default=None, help="ranking (default: search_mode)"
+    )
 
     command("stats", commands.stats, "counts, bytes stored vs logged, dedup and compression ratios")
 

@@ -57,8 +57,8 @@ class Console:
         return resolve_settings(overrides, config_file=self.args.config)
 
     @contextmanager
-    def logger(self, backend: str | None = None) -> Iterator[MemoryLogger]:
-        with create_memory_logger(backend or self.args.backend, config_file=self.args.config) as memory:
+    def logger(self, backend: str | None = None, **settings: Any) -> Iterator[MemoryLogger]:
+        with create_memory_logger(backend or self.args.backend, config_file=self.args.config, **settings) as memory:
             yield memory
 
 
@@ -151,7 +151,7 @@ def trace(args: argparse.Namespace, console: Console) -> int:
 
 def search(args: argparse.Namespace, console: Console) -> int:
     """Print stored memories matching a text query, best first."""
-    with console.logger() as memory:
+    with console.logger(search_mode=args.mode) as memory:
         hits = memory.search_memories(
             args.query, num_results=args.count, trace_id=args.run, node_id=args.agent, namespace=args.namespace
         )

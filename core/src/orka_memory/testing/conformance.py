@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from orka_memory.backend import Capability, CapabilityError, WrongTypeError
+from orka_memory.backend import Capability, CapabilityError, VectorSpaceMismatch, WrongTypeError
 from orka_memory.logger import MemoryLogger
 
 MakeLogger = Callable[..., MemoryLogger]
@@ -39,6 +39,22 @@ LARGE_OUTPUT = {
 }
 
 
+# Stored texts and a paraphrase of each, for vector search quality (exact-text recall must be perfect; paraphrase
+# recall depends on the embedder, and is printed).
+LABELLED_MEMORIES = (
+    ("The deployment failed because the database migration timed out", "database migration timeout broke the deploy"),
+    ("Customer churn rose after the price increase in March", "customers churned more after March's pricing change"),
+    ("The model hallucinated citations that do not exist", "the model invented citations"),
+    ("Invoices are paid within thirty days of receipt", "invoice payment happens thirty days after receipt"),
+    ("The cache hit ratio dropped below sixty percent", "cache hit ratio fell under sixty percent"),
+    ("Kafka consumers lag behind the producers during peak hours", "consumer lag in Kafka at peak hours"),
+    ("The planner splits each question into three research tasks", "planner divides a question into research tasks"),
+    ("Password resets require a second authentication factor", "a second factor is needed to reset a password"),
+)
+# The lexical built-in embedder must find at least this share of paraphrases in its top 5.
+PARAPHRASE_RECALL_FLOOR = 0.75
+
+
 def _require_or_refuse(memory: MemoryLogger, capability: Capability, call: Callable[[], Any]) -> bool:
     """True when the backend declares ``capability``; otherwise assert the call is refused clearly."""
     if capability in memory.backend.capabilities:
@@ -46,6 +62,11 @@ def _require_or_refuse(memory: MemoryLogger, capability: Capability, call: Calla
     with pytest.raises(CapabilityError, match=memory.backend.name):
         call()
     return False
+
+
+def _search_by_vector(memory: MemoryLogger) -> Any:
+    memory.settings.search_mode = "vector"
+    return memory.search_memories("anything")
 
 
 class LoggerConformance:
@@ -255,6 +276,81 @@ class LoggerConformance:
         assert item["has_expiry"] is True and 3500 <= item["ttl_seconds"] <= 3600
         time.sleep(0.4)
         assert [m["key"] for m in memory.get_all_memories("t-e")] == [lasting]
+
+    # -- vector search -----------------------------------------------------------------------------------------
+
+    def _vector_store(self, memory: MemoryLogger) -> dict[str, str] | None:
+        """Store the labelled set in namespace ``kb``, the same texts again in namespace ``decoy`` and filler;
+        return target text -> key (None when the backend has no vector search, after checking it refuses)."""
+        if not _require_or_refuse(memory, Capability.VECTOR_SEARCH, lambda: _search_by_vector(memory)):
+            return None
+        keys = {}
+        for text, _ in LABELLED_MEMORIES:
+            keys[text] = memory.log_memory(text, node_id="kb", trace_id="t-kb", metadata={"namespace": "kb"})
+            memory.log_memory(text, node_id="decoy", trace_id="t-decoy", metadata={"namespace": "decoy"})
+        for index in range(30):
+            memory.log_memory(f"filler note {index} about lunch plans", node_id="f", trace_id="t-f")
+        memory.flush()
+        return keys
+
+    def test_vector_search_finds_exact_text_inside_the_filter_with_similarity_one(self, memory: MemoryLogger) -> None:
+        keys = self._vector_store(memory)
+        if keys is None:
+            return
+        for text, key in keys.items():
+            hits = memory.search_memories(text, num_results=5, namespace="kb")
+            assert hits[0]["key"] == key, f"exact text not ranked first: {text!r}"
+            assert hits[0]["similarity_score"] > 0.99
+            assert all(hit["namespace"] == "kb" for hit in hits), "a filter was applied after the KNN"
+            assert all(0.0 < hit["similarity_score"] <= 1.0 for hit in hits)
+
+    def test_vector_search_paraphrase_recall_is_reported(self, memory: MemoryLogger) -> None:
+        keys = self._vector_store(memory)
+        if keys is None:
+            return
+        found = 0
+        for text, paraphrase in LABELLED_MEMORIES:
+            hits = memory.search_memories(paraphrase, num_results=5, namespace="kb")
+            found += keys[text] in [hit["key"] for hit in hits]
+        recall = found / len(LABELLED_MEMORIES)
+        print(f"paraphrase recall@5 with {memory.embedder.name if memory.embedder else '-'}: {recall:.2f}")
+        assert recall >= PARAPHRASE_RECALL_FLOOR
+
+    def test_caller_vectors_and_hybrid_ranking(self, memory: MemoryLogger) -> None:
+        if not _require_or_refuse(memory, Capability.VECTOR_SEARCH, lambda: _search_by_vector(memory)):
+            return
+        assert memory.embedder is not None
+        dimension = memory.embedder.dimension
+        axis = [1.0] + [0.0] * (dimension - 1)
+        with pytest.raises(ValueError, match=f"embedder in use produces {dimension}"):
+            memory.log_memory("wrong size", node_id="n", trace_id="t", content_vector=[1.0, 2.0])
+        own = memory.log_memory("text unrelated to its vector", node_id="n", trace_id="t-v", content_vector=axis)
+        memory.log_memory("quarterly revenue grew", node_id="n", trace_id="t-v")
+        memory.flush()
+        [hit] = memory.search_memories("ignored", num_results=1, query_vector=axis)
+        assert hit["key"] == own and hit["similarity_score"] > 0.99
+        memory.settings.search_mode = "hybrid"
+        hybrid = memory.search_memories("quarterly revenue", num_results=5, trace_id="t-v")
+        assert hybrid[0]["content"] == "quarterly revenue grew"
+        assert all(0.0 <= hit["similarity_score"] <= 1.0 for hit in hybrid)
+
+    def test_expired_memories_are_not_found_by_vector(self, memory: MemoryLogger) -> None:
+        if Capability.VECTOR_SEARCH not in memory.backend.capabilities:
+            return
+        memory.log_memory("fleeting vector memory", node_id="n", trace_id="t-x", expiry_hours=0.2 / 3600)
+        memory.flush()
+        time.sleep(0.4)
+        assert memory.search_memories("fleeting vector memory", num_results=3) == []
+
+    def test_another_embedder_on_a_store_with_vectors_is_refused(self, make_logger: MakeLogger) -> None:
+        with make_logger() as memory:
+            if Capability.VECTOR_SEARCH not in memory.backend.capabilities:
+                return
+            memory.log_memory("a memory with a vector", node_id="n", trace_id="t")
+        with pytest.raises(VectorSpaceMismatch, match="use a new store"):
+            make_logger(embedder_options={"dimension": 64})
+        with make_logger() as memory:  # the original embedder still works, and nothing was lost
+            assert memory.search_memories("a memory with a vector", num_results=1)[0]["similarity_score"] > 0.99
 
     # -- export and import -------------------------------------------------------------------------------------
 

@@ -43,10 +43,12 @@ from orka_memory.backend import (
     CorruptStoreError,
     EncodedRecord,
     MemoryFilter,
+    VectorSpaceMismatch,
     WrongTypeError,
 )
 
 from orka_memory_file import queries
+from orka_memory_file.nearest import nearest
 from orka_memory_file.schema import (
     APPLICATION_ID,
     MIN_SQLITE_VERSION,
@@ -290,7 +292,14 @@ class FileBackend:
 
     name: ClassVar[str] = "file"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.EVENTS, Capability.KV, Capability.MEMORIES, Capability.TEXT_SEARCH, Capability.TTL}
+        {
+            Capability.EVENTS,
+            Capability.KV,
+            Capability.MEMORIES,
+            Capability.TEXT_SEARCH,
+            Capability.VECTOR_SEARCH,
+            Capability.TTL,
+        }
     )
     settings_model: ClassVar[type[BaseModel]] = FileSettings
     logger_class: ClassVar[type[MemoryLogger] | None] = None
@@ -596,6 +605,50 @@ class FileBackend:
         sql = queries.SEARCH.format(filters=conditions)
         rows = self._read(sql, {**params, "match": match, "now_ms": now_ms, "limit": limit})
         return [(_record(row), relevance(row[_RECORD_WIDTH])) for row in rows]
+
+    @_translated
+    def vector_space(self, embedder: str, dimension: int) -> None:
+        """Record the embedder of this store's vectors, or check it. Switching embedders is allowed while the
+        store holds no vectors; after that a different one is refused, naming both and the fix."""
+
+        def work(connection: sqlite3.Connection) -> None:
+            recorded = connection.execute(queries.VECTOR_SPACE).fetchone()
+            if recorded is not None and tuple(recorded) == (embedder, dimension):
+                return
+            if recorded is not None and connection.execute(queries.ANY_VECTOR).fetchone() is not None:
+                raise VectorSpaceMismatch(
+                    f"the store {self.path} holds vectors from embedder {recorded[0]!r} ({recorded[1]} dimensions), "
+                    f"but this logger embeds with {embedder!r} ({dimension} dimensions), and vectors of different "
+                    f"embedders cannot be compared. Set the embedder setting to {recorded[0]!r} "
+                    f"(ORKA_MEMORY_EMBEDDER={recorded[0]}) for this store, or use a new store for {embedder!r}."
+                )
+            connection.execute(queries.CLEAR_VECTOR_SPACE)
+            connection.execute(queries.SET_VECTOR_SPACE, (embedder, dimension))
+
+        self._transaction(work, write=True)
+
+    @_translated
+    def search_vector(
+        self, vector: bytes, *, filters: MemoryFilter, limit: int, now_ms: int
+    ) -> list[tuple[EncodedRecord, float]]:
+        """Exact nearest neighbours among the live stored memories passing ``filters`` (applied in SQL, before
+        ranking), best first, with their similarity in [0, 1]."""
+        if limit <= 0:
+            return []
+        conditions, params = filter_conditions(filters)
+
+        def work(connection: sqlite3.Connection) -> list[tuple[EncodedRecord, float]]:
+            candidates = connection.execute(
+                queries.VECTOR_CANDIDATES.format(filters=conditions), {**params, "now_ms": now_ms}
+            ).fetchall()
+            best = nearest(candidates, vector, limit)
+            if not best:
+                return []
+            sql = queries.RECORDS_BY_SEQ.format(marks=", ".join("?" * len(best)))
+            rows = {row[_RECORD_WIDTH]: row for row in connection.execute(sql, [seq for seq, _ in best])}
+            return [(_record(rows[seq]), score) for seq, score in best]
+
+        return self._transaction(work, write=False)
 
     def iter_records(self, *, now_ms: int, log_type: str | None = None) -> Iterator[EncodedRecord]:
         """Every live record, oldest first, read in pages of ``ITER_BATCH`` by seq. No statement stays open

@@ -55,6 +55,17 @@ SEARCH = (
     "WHERE memory_text MATCH :match AND (r.expires_at IS NULL OR r.expires_at > :now_ms){filters} "
     "ORDER BY score, r.seq DESC LIMIT :limit"
 )
+# Vector search reads (seq, vector) of the live stored memories that pass the filters, through the partial index on
+# vectors, then fetches the full rows of the best few only. ``{filters}`` as in SEARCH.
+VECTOR_CANDIDATES = (
+    "SELECT r.seq, r.vector FROM records AS r INDEXED BY records_vectors WHERE r.vector IS NOT NULL "
+    "AND (r.expires_at IS NULL OR r.expires_at > :now_ms){filters}"
+)
+RECORDS_BY_SEQ = f"SELECT {_RECORD}, seq FROM records WHERE seq IN ({{marks}})"
+VECTOR_SPACE = "SELECT embedder, dimension FROM vector_space"
+SET_VECTOR_SPACE = "INSERT INTO vector_space (embedder, dimension) VALUES (?, ?)"
+CLEAR_VECTOR_SPACE = "DELETE FROM vector_space"
+ANY_VECTOR = "SELECT 1 FROM records INDEXED BY records_vectors WHERE vector IS NOT NULL LIMIT 1"
 FILTER_CONDITIONS: dict[str, str] = {
     "run_id": "r.run_id = :run_id",
     "agent_id": "r.agent_id = :agent_id",

@@ -28,7 +28,7 @@ BLOB_COLUMNS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields
 
 # What a version-1 store must contain; an orka-memory file missing one of these was damaged or hand-edited.
 REQUIRED_TABLES = frozenset(
-    {"records", "blobs", "memory_text", "tallies", "kv_keys", "kv_strings", "kv_hash", "kv_set"}
+    {"records", "blobs", "memory_text", "tallies", "kv_keys", "kv_strings", "kv_hash", "kv_set", "vector_space"}
 )
 
 SCHEMA: tuple[str, ...] = (
@@ -53,7 +53,8 @@ SCHEMA: tuple[str, ...] = (
         text TEXT,
         codec TEXT NOT NULL,
         body BLOB NOT NULL,
-        raw_size INTEGER NOT NULL
+        raw_size INTEGER NOT NULL,
+        vector BLOB
     )
     """,
     "CREATE INDEX records_log_type ON records (log_type)",  # recent / iter_records of one log type
@@ -67,6 +68,10 @@ SCHEMA: tuple[str, ...] = (
     # full-text match.
     "CREATE INDEX records_scope ON records (namespace, session)",
     "CREATE INDEX records_agent ON records (agent_id)",
+    # search_vector reads the vectors of stored memories only, however many events the store holds.
+    "CREATE INDEX records_vectors ON records (seq) WHERE vector IS NOT NULL",
+    # -- vector_space: the embedder the stored vectors come from (one row once a logger with vectors opened) ---
+    "CREATE TABLE vector_space (embedder TEXT NOT NULL, dimension INTEGER NOT NULL)",
     # -- blobs: deduplicated sub-objects, addressed by hash -----------------------------------------------------
     """
     CREATE TABLE blobs (
