@@ -34,7 +34,7 @@ $(VENV)/.installed: $(VENV)/bin/python $(PYPROJECTS)
 	$(BIN)/python -m pip install --quiet $(addprefix -e ./,$(PACKAGES)) -e '.[all]'
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt plugins/sentence-transformers/pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 

@@ -10,14 +10,17 @@ from orka_memory.settings import ConfigurationError
 
 @runtime_checkable
 class Embedder(Protocol):
-    """Turns texts into vectors of a fixed dimension. Backends store ``name`` and ``dimension`` with the vectors,
-    so vectors from different embedders are never compared.
+    """Turns texts into vectors of a fixed dimension. Backends store ``identity`` and ``dimension`` with the
+    vectors, so vectors from different embedders are never compared.
 
     An embedder class is constructed with the keyword options of the ``embedder_options`` setting (none by
     default), so it must work with no arguments. ``embed`` may be called from several threads at once.
     """
 
     name: ClassVar[str]
+    # What the vectors depend on beyond the dimension, e.g. ``sentence-transformers:all-MiniLM-L6-v2``: stores
+    # record it, so two models of one embedder class are never mixed.
+    identity: str
     dimension: int
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]: ...

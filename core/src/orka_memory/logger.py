@@ -139,7 +139,7 @@ class MemoryLogger:
         if Capability.VECTOR_SEARCH not in self.backend.capabilities:
             return None
         embedder = create_embedder(plugins.embedders(), self.settings.embedder, self.settings.embedder_options)
-        cast(VectorQuery, self.backend).vector_space(embedder.name, embedder.dimension)
+        cast(VectorQuery, self.backend).vector_space(embedder.identity, embedder.dimension)
         return embedder
 
     # -- identity ----------------------------------------------------------------------------------------------

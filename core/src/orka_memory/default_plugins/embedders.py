@@ -32,6 +32,7 @@ class HashingEmbedder:
     """Hashed words, word pairs and character trigrams (see the module docstring)."""
 
     name = "hashing"
+    identity = "hashing"
 
     def __init__(self, dimension: int = 256) -> None:
         if dimension < 16:

@@ -348,7 +348,7 @@ class LoggerConformance:
                 return
             memory.log_memory("a memory with a vector", node_id="n", trace_id="t")
         with pytest.raises(VectorSpaceMismatch, match="use a new store"):
-            make_logger(embedder_options={"dimension": 64})
+            make_logger(embedder="hashing", embedder_options={"dimension": 64})
         with make_logger() as memory:  # the original embedder still works, and nothing was lost
             assert memory.search_memories("a memory with a vector", num_results=1)[0]["similarity_score"] > 0.99
 
