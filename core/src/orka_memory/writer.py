@@ -12,12 +12,12 @@ behind them, so a run's events keep their order.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from dataclasses import dataclass
 
 from orka_memory.backend import Backend, Blob, EncodedRecord
+from orka_memory.batchqueue import BatchQueue
 from orka_memory.encoding import RecordEncoder
 from orka_memory.record import MemoryRecord
 from orka_memory.spool import Spool
@@ -74,7 +74,7 @@ class Writer:
         self.retry_attempts = retry_attempts
         self.retry_backoff = retry_backoff
         self.metrics = WriterMetrics()
-        self._queue: queue.Queue[MemoryRecord | _Marker] = queue.Queue(maxsize=queue_size)
+        self._queue: BatchQueue[MemoryRecord | _Marker] = BatchQueue(queue_size)
         self._spooling = spool.exists() and spool.pending() > 0
         self._closed = False
         self._thread = threading.Thread(target=self._run, name=f"orka-memory-writer-{backend.name}", daemon=True)
@@ -91,7 +91,7 @@ class Writer:
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every record queued before this call is stored (or spooled); False on timeout."""
         if not self._thread.is_alive():
-            return self._queue.empty()
+            return not self._queue
         marker = _Marker()
         self._queue.put(marker)
         return marker.done.wait(timeout)
@@ -109,42 +109,32 @@ class Writer:
 
     @property
     def queued(self) -> int:
-        return self._queue.qsize()
+        return len(self._queue)
 
     # -- writer thread -----------------------------------------------------------------------------------------
 
     def _run(self) -> None:
         while True:
-            try:
-                first = self._queue.get(timeout=SPOOL_REPLAY_INTERVAL if self._spooling else None)
-            except queue.Empty:
+            items = self._queue.take(self.batch_size, timeout=SPOOL_REPLAY_INTERVAL if self._spooling else None)
+            if not items:
                 self._replay_spool()
                 continue
-            batch, markers = self._take_batch(first)
+            batch: list[MemoryRecord] = []
+            for item in items:
+                if not isinstance(item, _Marker):
+                    batch.append(item)
+                    continue
+                # A flush or stop marker: everything queued before it is stored first, so flush order is exact.
+                if batch:
+                    self._store(batch)
+                    batch = []
+                if item.stop:
+                    self._replay_spool()
+                item.done.set()
+                if item.stop:
+                    return
             if batch:
                 self._store(batch)
-            for marker in markers:
-                if marker.stop:
-                    self._replay_spool()
-                marker.done.set()
-                if marker.stop:
-                    return
-
-    def _take_batch(self, first: MemoryRecord | _Marker) -> tuple[list[MemoryRecord], list[_Marker]]:
-        """Drain records up to batch_size, stopping at the first marker so flush order is exact."""
-        batch: list[MemoryRecord] = []
-        item: MemoryRecord | _Marker | None = first
-        while item is not None:
-            if isinstance(item, _Marker):
-                return batch, [item]
-            batch.append(item)
-            if len(batch) >= self.batch_size:
-                break
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                item = None
-        return batch, []
 
     def _store(self, batch: list[MemoryRecord]) -> None:
         try:
