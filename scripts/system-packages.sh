@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a task needs, only when something is missing, so a second run does no work.
 #   venv: what `python3 -m venv` needs on a bare Debian 12
-#   test: what the test suite needs (the servers of the backend plugins are added here as they land)
+#   test: what the test suite needs: the servers of the backend plugins (redis-server, redis-cli), and openssl,
+#         which makes the certificate of the redis TLS test; kcat, the independent client that reads the Kafka topics
 set -euo pipefail
 
 need=()
 case "${1:-test}" in
   venv) need+=(python3-venv python3-pip) ;;
-  test) ;;
+  test) need+=(redis-server redis-tools openssl kcat) ;;
   *) echo "usage: $0 venv|test" >&2; exit 2 ;;
 esac
 

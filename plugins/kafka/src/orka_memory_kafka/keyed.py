@@ -1,0 +1,145 @@
+"""A compacted topic read as a map: key -> the latest message of that key (a tombstone removes the key).
+
+Used for the blobs (keyed by SHA-256) and the shared state of a store. Any process reaches the same map by reading
+the topic: that is what makes dedup span processes, and what lets any consumer resolve blob references. The map is
+caught up on demand, from where this process last read; message values are cached up to a byte budget (least
+recently used go first) and an evicted value is fetched again by its offset.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Collection, Sequence
+
+from orka_memory_kafka.client import Consumer, InMessage, OutMessage
+from orka_memory_kafka.reading import read_ranges
+
+
+class KeyedTopic:
+    def __init__(self, topic: str, partitions: int, *, cache_bytes: int, idle_timeout: float) -> None:
+        self.topic = topic
+        self.partitions = partitions
+        self._index: dict[str, tuple[int, int]] = {}  # key -> (partition, offset) of its latest message
+        self._expiry: dict[str, int] = {}  # key -> its message's ``expires_at`` header, when it has one
+        self._cache: OrderedDict[str, InMessage] = OrderedDict()
+        self._cached_bytes = 0
+        self._cache_limit = cache_bytes
+        self._positions = dict.fromkeys(range(partitions), 0)  # next offset to read, per partition
+        self._idle_timeout = idle_timeout
+        self._lock = threading.Lock()
+
+    # -- keeping the map ---------------------------------------------------------------------------------------
+
+    def apply(self, messages: Sequence[InMessage]) -> None:
+        """Take messages read from the topic, or just produced to it, into the map (an older offset of a key than
+        the one held changes nothing)."""
+        with self._lock:
+            for m in messages:
+                if m.key is None:
+                    continue
+                key = m.key.decode()
+                held = self._index.get(key)
+                if held is not None and held[1] > m.offset:
+                    continue
+                self._drop_cached(key)
+                self._expiry.pop(key, None)
+                if m.value is None:
+                    self._index.pop(key, None)
+                    continue
+                self._index[key] = (m.partition, m.offset)
+                expires = dict(m.headers).get("expires_at")
+                if expires is not None:
+                    self._expiry[key] = int(expires)
+                self._cache_value(key, m)
+
+    def remember_sent(self, sent: Sequence[tuple[OutMessage, tuple[int, int]]]) -> None:
+        """Apply messages this process produced, with the (partition, offset) the broker acknowledged."""
+        self.apply(
+            [InMessage(m.topic, partition, offset, m.key, m.value, m.headers, 0) for m, (partition, offset) in sent]
+        )
+
+    def catch_up(self, consumer: Consumer) -> None:
+        """Read what was written since this process last read (by anyone)."""
+        partitions = [(self.topic, partition) for partition in range(self.partitions)]
+        marks = consumer.watermarks(partitions)
+        with self._lock:
+            ranges = {
+                (topic, partition): (max(self._positions[partition], first), end)
+                for (topic, partition), (first, end) in marks.items()
+            }
+        for batch in read_ranges(consumer, ranges, idle_timeout=self._idle_timeout):
+            self.apply(batch)
+            with self._lock:
+                for m in batch:
+                    self._positions[m.partition] = max(self._positions[m.partition], m.offset + 1)
+
+    # -- reading -----------------------------------------------------------------------------------------------
+
+    def keys(self) -> list[str]:
+        with self._lock:
+            return list(self._index)
+
+    def expired(self, now_ms: int) -> list[str]:
+        """Keys whose message carries an ``expires_at`` at or before ``now_ms``."""
+        with self._lock:
+            return [key for key, expires_at in self._expiry.items() if expires_at <= now_ms]
+
+    def get(self, keys: Collection[str], consumer: Consumer) -> dict[str, InMessage]:
+        """The latest message of each key present; catches up once if any key is unknown."""
+        found = self._cached(keys)
+        if len(found) < len(keys):
+            self.catch_up(consumer)
+            found = self._cached(keys)
+        missing = [key for key in keys if key not in found and key in self._index]
+        if missing:
+            found.update(self._fetch(missing, consumer))
+        return found
+
+    def snapshot(self, consumer: Consumer) -> dict[str, InMessage]:
+        """Every key's latest message, caught up first (for small topics such as the state)."""
+        self.catch_up(consumer)
+        return self.get(self.keys(), consumer)
+
+    def _cached(self, keys: Collection[str]) -> dict[str, InMessage]:
+        with self._lock:
+            found = {}
+            for key in keys:
+                message = self._cache.get(key)
+                if message is not None:
+                    self._cache.move_to_end(key)
+                    found[key] = message
+            return found
+
+    def _fetch(self, keys: list[str], consumer: Consumer) -> dict[str, InMessage]:
+        """Values evicted from the cache, read again at their offsets."""
+        with self._lock:
+            wanted = {self._index[key]: key for key in keys if key in self._index}
+        ranges: dict[tuple[str, int], tuple[int, int]] = {}
+        for partition, offset in wanted:
+            start, end = ranges.get((self.topic, partition), (offset, offset + 1))
+            ranges[(self.topic, partition)] = (min(start, offset), max(end, offset + 1))
+        found = {}
+        for batch in read_ranges(consumer, ranges, idle_timeout=self._idle_timeout):
+            for m in batch:
+                key = wanted.get((m.partition, m.offset))
+                if key is not None:
+                    found[key] = m
+        return found
+
+    # -- the value cache ---------------------------------------------------------------------------------------
+
+    def _cache_value(self, key: str, message: InMessage) -> None:
+        size = len(message.value or b"")
+        if size > self._cache_limit:
+            return
+        self._cache[key] = message
+        self._cached_bytes += size
+        while self._cached_bytes > self._cache_limit:
+            _, evicted = self._cache.popitem(last=False)
+            self._cached_bytes -= len(evicted.value or b"")
+
+    def _drop_cached(self, key: str) -> None:
+        message = self._cache.pop(key, None)
+        if message is not None:
+            self._cached_bytes -= len(message.value or b"")
