@@ -1,0 +1,19 @@
+"""The module the ``orka_memory`` entry point names: only the hook implementation registering ``RedisBackend``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from orka_memory import hookimpl
+
+from orka_memory_redis.backend import RedisBackend
+
+if TYPE_CHECKING:
+    from orka_memory.backend import Backend
+
+
+@hookimpl
+def orka_memory_register_backends(register: Callable[[type[Backend]], None]) -> None:
+    """Register the ``redis`` backend (``create_memory_logger("redis")``, ``ORKA_MEMORY_BACKEND=redis``)."""
+    register(RedisBackend)
