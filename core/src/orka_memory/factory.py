@@ -122,11 +122,13 @@ def create_memory_logger(
     )
     settings = resolved.settings
     if settings.backend is None:
-        backend_cls, opened = _auto_backend(backends, settings)
+        opened = _auto_backend(backends, settings)
     else:
         backend_cls = _backend_class(settings.backend, backends)
         opened = backend_cls.open(getattr(settings, backend_cls.name))
-    logger_cls = backend_cls.logger_class or MemoryLogger
+    # ``open`` may hand back a more basic backend than the one asked for (Redis Stack without its search module
+    # degrades to plain Redis, with a warning): the logger class follows what was opened.
+    logger_cls = type(opened).logger_class or MemoryLogger
     return logger_cls.attach(opened, settings, decay_config=decay_config, plugins=plugins)
 
 
@@ -140,14 +142,14 @@ def _backend_class(name: str, backends: dict[str, type[Backend]]) -> type[Backen
     raise ValueError(f"unknown backend {name!r}; installed backends: {', '.join(sorted(backends))}")
 
 
-def _auto_backend(backends: dict[str, type[Backend]], settings: CoreSettings) -> tuple[type[Backend], Backend]:
+def _auto_backend(backends: dict[str, type[Backend]], settings: CoreSettings) -> Backend:
     """Nothing configured: a Redis backend that answers, else the embedded file backend, with a warning."""
     tried: list[str] = []
     for name in AUTO_CHAIN:
         if name not in backends:
             continue
         try:
-            return backends[name], backends[name].open(getattr(settings, name))
+            return backends[name].open(getattr(settings, name))
         except BackendUnavailable as error:
             tried.append(f"{name}: {error}")
     fallback = _backend_class(FALLBACK_BACKEND, backends)
@@ -159,4 +161,4 @@ def _auto_backend(backends: dict[str, type[Backend]], settings: CoreSettings) ->
         BackendFallbackWarning,
         stacklevel=3,
     )
-    return fallback, opened
+    return opened
