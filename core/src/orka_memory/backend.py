@@ -58,7 +58,7 @@ class VectorSpaceMismatch(BackendError, ValueError):
     garbage, so the logger refuses to start. The message names both and the fix."""
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs several microseconds per record
 class EncodedRecord:
     """One record as a backend stores it: the fields it indexes, and the encoded document.
 

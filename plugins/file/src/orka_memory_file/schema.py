@@ -64,10 +64,8 @@ SCHEMA: tuple[str, ...] = (
     CREATE INDEX records_expiry ON records (expires_at, log_type, memory_type)
     WHERE expires_at IS NOT NULL
     """,
-    # search_text filters: the planner may start from a selective namespace/session or agent instead of the
-    # full-text match.
-    "CREATE INDEX records_scope ON records (namespace, session)",
-    "CREATE INDEX records_agent ON records (agent_id)",
+    # No index on the search filters (namespace, session, agent, ...): text search starts from the full-text index
+    # and vector search from records_vectors, both holding stored memories only, and every event would pay for it.
     # search_vector reads the vectors of stored memories only, however many events the store holds.
     "CREATE INDEX records_vectors ON records (seq) WHERE vector IS NOT NULL",
     # -- vector_space: the embedder the stored vectors come from (one row once a logger with vectors opened) ---
