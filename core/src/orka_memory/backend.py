@@ -31,6 +31,9 @@ class Capability(enum.StrEnum):
     TEXT_SEARCH = "text_search"  # search_text over stored memories
     VECTOR_SEARCH = "vector_search"  # search by embedding
     TTL = "ttl"  # expiry enforced by the engine itself
+    # The engine compresses whole batches itself (a Kafka producer's compression.type): the core then stores records
+    # with codec "none" instead of compressing every record twice.
+    COMPRESSED_TRANSPORT = "compressed_transport"
 
 
 class BackendError(Exception):

@@ -95,7 +95,7 @@ class MemoryLogger:
         self.embedder = self._vector_embedder(plugins)
         self.encoder = RecordEncoder(
             self.codecs,
-            codec=settings.codec,
+            codec="none" if Capability.COMPRESSED_TRANSPORT in backend.capabilities else settings.codec,
             compress_threshold=settings.compress_threshold,
             dedup=settings.dedup,
             blob_threshold=settings.blob_threshold_chars,

@@ -109,7 +109,7 @@ class KafkaBackend:
     # What the default companion (file) adds to the event log; an instance reports its own companion's.
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.EVENTS, Capability.KV, Capability.MEMORIES, Capability.TEXT_SEARCH, Capability.VECTOR_SEARCH,
-         Capability.TTL}
+         Capability.TTL, Capability.COMPRESSED_TRANSPORT}
     )
     settings_model: ClassVar[type[BaseModel]] = KafkaSettings
     logger_class: ClassVar[type[MemoryLogger] | None] = KafkaMemoryLogger
@@ -118,8 +118,9 @@ class KafkaBackend:
         self.settings = settings
         self.library = library
         self.companion = companion
+        transport = {Capability.COMPRESSED_TRANSPORT} if settings.compression != "none" else set()
         self.capabilities = frozenset(  # type: ignore[misc]  # the instance narrows the class default
-            {Capability.EVENTS, Capability.TTL} | (companion.capabilities & COMPANION_CAPABILITIES)
+            {Capability.EVENTS, Capability.TTL} | transport | (companion.capabilities & COMPANION_CAPABILITIES)
         )
         self.layout = TopicLayout(settings.topic_prefix)
         self._idle_timeout = settings.request_timeout_ms / 1000

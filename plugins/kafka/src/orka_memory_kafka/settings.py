@@ -57,7 +57,9 @@ class KafkaSettings(BaseModel):
         default=True, description="Idempotent producer: broker-side retries never duplicate (needs acks=all)."
     )
     compression: Literal["zstd", "gzip", "lz4", "snappy", "none"] = Field(
-        default="zstd", description="Producer batch compression (on top of the core codec's per-record one)."
+        default="zstd",
+        description="Producer batch compression; while on, records go to Kafka uncompressed (codec none) so nothing is "
+        "compressed twice.",
     )
     linger_ms: int = Field(default=5, ge=0, description="How long the producer waits to fill a batch.")
     batch_bytes: int = Field(default=1_048_576, ge=1024, description="Largest producer batch per partition.")
