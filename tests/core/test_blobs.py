@@ -2,8 +2,13 @@
 
 import hashlib
 import json
+from dataclasses import replace
 
-from orka_memory.blobs import BLOB_REFERENCE, extract_blobs, resolve_references
+from orka_memory.blobs import BLOB_REFERENCE, DEFAULT_THRESHOLD, canonical_json, extract_blobs, resolve_references
+from orka_memory.codecs import CodecRegistry
+from orka_memory.encoding import RecordEncoder
+from orka_memory.plugins import get_plugin_manager
+from orka_memory.record import MemoryRecord
 
 
 def _canonical(value: dict) -> bytes:
@@ -60,3 +65,33 @@ def test_reference_cycles_in_a_corrupt_store_terminate() -> None:
     blobs = {"a" * 64: {"loop": {"ref": "a" * 64, "_type": BLOB_REFERENCE}}}
     [out] = resolve_references([{"x": {"ref": "a" * 64, "_type": BLOB_REFERENCE}}], lambda h: blobs)
     assert out["x"]["loop"]["_type"] == BLOB_REFERENCE
+
+
+def test_a_blob_repeated_in_one_batch_is_encoded_once_with_the_latest_expiry() -> None:
+    encoder = RecordEncoder(
+        CodecRegistry(get_plugin_manager().codecs()),
+        codec="zstd",
+        compress_threshold=0,
+        dedup=True,
+        blob_threshold=DEFAULT_THRESHOLD,
+    )
+    shared = {"response": "the same long agent output " * 20}
+    records = [
+        MemoryRecord(
+            id=f"r{n}",
+            log_type="log",
+            agent_id="a",
+            event_type="e",
+            created_at=1,
+            payload={"out": shared},
+            expires_at=expiry,
+        )
+        for n, expiry in enumerate([5_000, 9_000, 7_000])
+    ]
+    encoded, blobs, _ = encoder.encode_batch(records)
+    [blob] = blobs
+    assert blob.expires_at == 9_000 and blob.raw_size == len(canonical_json(shared))
+    assert encoder.decode_blob(blob) == shared
+    assert all(encoder.decode_document(item)["payload"]["out"]["ref"] == blob.hash for item in encoded)
+    never = replace(records[0], id="r9", expires_at=None)
+    assert encoder.encode_batch([*records, never])[1][0].expires_at is None

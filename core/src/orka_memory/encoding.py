@@ -6,6 +6,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -65,8 +66,13 @@ class RecordEncoder:
             encoded.append(item)
             logical_bytes += len(orjson.dumps(record.to_document())) if found else item.raw_size
             for digest, canonical in found.items():
-                if self._needs_store(digest, record.expires_at):
-                    blobs[digest] = self._blob(digest, canonical, record.expires_at, blobs.get(digest))
+                if not self._needs_store(digest, record.expires_at):
+                    continue
+                earlier = blobs.get(digest)
+                if earlier is None:
+                    blobs[digest] = self._blob(digest, canonical, record.expires_at)
+                else:  # seen earlier in this batch: compressed once, its expiry extended
+                    blobs[digest] = replace(earlier, expires_at=_later(earlier.expires_at, record.expires_at))
         return encoded, list(blobs.values()), logical_bytes
 
     def _vectors(self, records: Sequence[MemoryRecord]) -> dict[str, bytes]:
@@ -130,9 +136,7 @@ class RecordEncoder:
             vector=vector,
         )
 
-    def _blob(self, digest: str, canonical: bytes, expires_at: int | None, earlier: Blob | None) -> Blob:
-        if earlier is not None:
-            expires_at = _later(earlier.expires_at, expires_at)
+    def _blob(self, digest: str, canonical: bytes, expires_at: int | None) -> Blob:
         codec_name, body = self.codecs.encode(canonical, codec=self.codec, threshold=self.compress_threshold)
         return Blob(hash=digest, codec=codec_name, body=body, raw_size=len(canonical), expires_at=expires_at)
 
