@@ -19,7 +19,9 @@ test: system-packages $(VENV)/.installed-dev
 
 install: $(VENV)/.installed
 
-bench: $(VENV)/.installed
+# Every installed backend next to its raw client (benchmarks/README.md): the servers it starts (redis-server, Tansu,
+# Redis Stack) and matplotlib come with the test prerequisites. BENCH_ARGS="--scale 10000 100000 1000000" for 1M.
+bench: system-packages $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-dev

@@ -1,6 +1,7 @@
 """create_memory_logger: selection, fallback, errors, OrKa's arguments, and the compatible import paths."""
 
 import importlib
+import sys
 import warnings
 from pathlib import Path
 
@@ -95,11 +96,16 @@ def test_compatible_import_paths() -> None:
         ("orka.memory.redisstack_logger", "redisstack"),
     ],
 )
-def test_a_missing_backend_class_import_names_the_extra(module: str, extra: str) -> None:
+def test_a_missing_backend_class_import_names_the_extra(
+    module: str, extra: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, f"orka_memory_{extra}", None)  # the plugin missing, whether installed or not
+    monkeypatch.delitem(sys.modules, module, raising=False)
     with pytest.raises(ImportError, match=rf"pip install 'orka-memory\[{extra}\]'"):
         importlib.import_module(module)
 
 
-def test_backend_classes_from_the_package_paths_name_the_extra() -> None:
+def test_backend_classes_from_the_package_paths_name_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "orka_memory_redisstack", None)
     with pytest.raises(ImportError, match=r"orka-memory\[redisstack\]"):
         from orka.memory import RedisStackMemoryLogger  # noqa: F401

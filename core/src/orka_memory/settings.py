@@ -139,19 +139,21 @@ class CompatEnvSource(PydanticBaseSettingsSource):
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False
 
-    def mapping(self) -> dict[str, str]:
-        """Environment name -> dotted key, for the core and every section present."""
-        names = dict(CoreSettings.compat_env)
+    def mapping(self) -> dict[str, list[str]]:
+        """Environment name -> the dotted keys it sets, for the core and every section present (one variable may
+        serve several sections: ``REDIS_URL`` is the url of the redis and the redisstack backends)."""
+        names = {env_name: [key] for env_name, key in CoreSettings.compat_env.items()}
         for section, info in self.settings_cls.model_fields.items():
             for env_name, key in getattr(info.annotation, "compat_env", {}).items():
-                names[env_name] = f"{section}.{key}"
+                names.setdefault(env_name, []).append(f"{section}.{key}")
         return names
 
     def __call__(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
-        for env_name, key in self.mapping().items():
+        for env_name, keys in self.mapping().items():
             if env_name in os.environ:
-                _set_dotted(values, key, os.environ[env_name])
+                for key in keys:
+                    _set_dotted(values, key, os.environ[env_name])
         return values
 
 
@@ -274,7 +276,7 @@ def _labelled_sources(cls: type[CoreSettings], overrides: dict[str, Any]) -> lis
     env = EnvSettingsSource(cls)
     compat = CompatEnvSource(cls)
     config_file = _config_path(cls)
-    compat_names = {key: name for name, key in compat.mapping().items()}
+    compat_names = {key: name for name, keys in compat.mapping().items() for key in keys}
     return [
         (lambda key: "argument", InitSettingsSource(cls, overrides)()),
         (lambda key: f"environment {ENV_PREFIX}{key.replace('.', '__').upper()}", env()),

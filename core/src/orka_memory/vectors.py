@@ -27,7 +27,7 @@ def normalize(vector: Sequence[float], dimension: int) -> list[float]:
         values = [float(value) for value in vector]
     except (TypeError, ValueError) as error:
         raise VectorError(f"vector values must be numbers: {error}") from None
-    norm = math.sqrt(math.fsum(value * value for value in values))
+    norm = math.hypot(*values)  # in C, as accurate as fsum: a generator over the values cost 20 µs of 256
     if not math.isfinite(norm) or norm == 0.0:
         raise VectorError("vector must have finite values, not all zero")
     return [value / norm for value in values]

@@ -4,7 +4,8 @@
 - ``cluster_url``: a 3-primary Redis Cluster (created with ``redis-cli --cluster create``), emptied before each test.
 - ``raw``: a plain redis-py client of that server, to look at what the backend wrote; ``memory``: a redis logger on
   it (decay off).
-- ``RedisServer`` starts further servers for tests that restart one or need their own configuration.
+- ``RedisServer`` (``orka_memory_redis.testing``) starts further servers for tests that restart one or need their
+  own configuration.
 
 Every test also gets the core's isolated settings (``orka_memory_env``: no ORKA_MEMORY_* or REDIS_URL from the
 machine, the working directory, where the spool lives, a fresh temporary folder), as the root tests do.
@@ -13,7 +14,6 @@ machine, the working directory, where the spool lives, a fresh temporary folder)
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,13 +21,12 @@ from pathlib import Path
 
 import pytest
 from orka_memory import MemoryLogger, create_memory_logger
+from orka_memory_redis.testing import START_TIMEOUT_S, RedisServer, free_port
 from redis import Redis
 from redis.cluster import RedisCluster
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 REDIS_SERVER = shutil.which("redis-server")
 REDIS_CLI = shutil.which("redis-cli")
-START_TIMEOUT_S = 10.0
 
 if REDIS_SERVER is None or REDIS_CLI is None:
     pytest.skip(
@@ -35,67 +34,6 @@ if REDIS_SERVER is None or REDIS_CLI is None:
         "redis-server redis-tools)",
         allow_module_level=True,
     )
-
-
-def free_port(*, with_bus: bool = False) -> int:
-    """A loopback port nobody listens on; ``with_bus``: port + 10000 is free too (Redis Cluster's bus port)."""
-    while True:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        if not with_bus:
-            return port
-        if port + 10000 < 65536:
-            with socket.socket() as bus:
-                try:
-                    bus.bind(("127.0.0.1", port + 10000))
-                except OSError:
-                    continue
-            return port
-
-
-class RedisServer:
-    """One redis-server process on a loopback port, with its data directory; can be stopped and started again on
-    the same port and directory (a restart)."""
-
-    def __init__(self, directory: Path, *options: str, port: int | None = None) -> None:
-        self.directory = directory
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.port = port or free_port()
-        self.options = options
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> RedisServer:
-        command = [
-            str(REDIS_SERVER), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", str(self.directory), "--logfile", str(self.directory / "redis.log"), *self.options,
-        ]  # fmt: skip
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        client = Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        try:
-            while True:
-                try:
-                    client.ping()  # a server still loading its data raises BusyLoadingError, a ConnectionError
-                    return self
-                except RedisConnectionError:
-                    if self.process.poll() is not None or time.monotonic() > deadline:
-                        log = (self.directory / "redis.log").read_text(errors="replace")[-2000:]
-                        raise RuntimeError(f"redis-server on port {self.port} did not start:\n{log}") from None
-                    time.sleep(0.02)
-        finally:
-            client.close()
-
-    def stop(self) -> None:
-        """SIGTERM, as a service manager stops Redis: it writes its append-only file before it exits."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=START_TIMEOUT_S)
-        self.process = None
 
 
 @pytest.fixture(autouse=True)

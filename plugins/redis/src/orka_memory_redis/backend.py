@@ -194,7 +194,7 @@ class RedisBackend:
         indexes: dict[str, _RunIndex] = {}  # run index key -> what to add
         for record in records:
             if record.log_type == "memory":
-                memories.append(layout.memory_args(record))
+                memories.append(self._memory_args(record))
             else:
                 events.append(layout.event_args(record))
             if record.run_id is not None:
@@ -213,6 +213,11 @@ class RedisBackend:
                 self.scripts.index_run(pipeline, key, index.expiry, index.pairs)
 
         self._run(build)
+
+    def _memory_args(self, record: EncodedRecord) -> list[Any]:
+        """append.lua's arguments for one stored memory; a backend built on this one overrides it to store more
+        fields in the memory's hash (``layout.memory_args``)."""
+        return layout.memory_args(record)
 
     @_translated
     def get_blobs(self, hashes: Collection[str]) -> dict[str, Blob]:

@@ -60,6 +60,10 @@ class Keys:
     def global_prefixes(self) -> list[str]:
         return [self.stream, self.memory, self.term, self.expiry, self.blob]
 
+    def global_key(self, name: str) -> str:
+        """A further key of the log's slot, for a backend built on this one (``scan`` leaves it out too)."""
+        return self._global + name
+
     def event_stream(self, memory_type: str, lifetime: str) -> str:
         return f"{self.stream}{memory_type}:{lifetime}"
 

