@@ -89,11 +89,8 @@ class RecordEncoder:
         for record in memories:
             if record.vector is None:
                 to_embed.append(record)
-                continue
-            try:
-                vectors[record.id] = pack(normalize(record.vector, dimension))
-            except ValueError as error:
-                log.warning("orka-memory stored memory %s without its content_vector: %s", record.id, error)
+            else:  # the caller's vector, checked and normalized by log_memory already
+                vectors[record.id] = pack(record.vector)
         if to_embed:
             try:
                 embedded = self.embedder.embed([record.content or "" for record in to_embed])

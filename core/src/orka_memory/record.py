@@ -85,8 +85,9 @@ class MemoryRecord:
     category: str = "log"
     expires_at: int | None = None  # epoch milliseconds, UTC; None: kept until deleted
     schema_version: int = SCHEMA_VERSION
-    # A caller's own embedding of ``content`` (``log_memory(content_vector=...)``): an index input, not part of the
-    # document; without it the writer embeds ``content`` where the backend has vector search.
+    # A caller's own embedding of ``content`` (``log_memory(content_vector=...)``, which checks its dimension and
+    # scales it to unit length): an index input, not part of the document; without it the writer embeds ``content``
+    # where the backend has vector search.
     vector: list[float] | None = None
 
     def to_document(self) -> dict[str, Any]:
