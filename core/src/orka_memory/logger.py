@@ -364,14 +364,13 @@ class MemoryLogger:
         return [memory_result(record, score, current) for record, (_, score) in zip(records, hits, strict=True)]
 
     def _search_mode(self) -> str:
+        """The configured mode, ``auto`` resolved; vector and hybrid need vector search (text search is checked
+        where it runs, in ``_search_text``)."""
         mode = self.settings.search_mode
-        capabilities = self.backend.capabilities
         if mode == "auto":
-            return "vector" if Capability.VECTOR_SEARCH in capabilities else "text"
+            return "vector" if Capability.VECTOR_SEARCH in self.backend.capabilities else "text"
         if mode != "text":
             self._require(Capability.VECTOR_SEARCH, f"search_mode {mode!r}")
-        if mode != "vector":
-            self._require(Capability.TEXT_SEARCH, f"search_mode {mode!r}")
         return mode
 
     def _search_text(

@@ -136,7 +136,7 @@ def _follow(memory: MemoryLogger, console: Console, last_id: str, interval: floa
 def _print_events(console: Console, events: list[dict[str, Any]], *, stream: bool) -> None:
     """Followed events print one per line: a JSON document per line (JSON Lines) with ``--json``."""
     for event in events:
-        console.print(render.to_json(event).replace("\n", "") if console.json and stream else render.event_line(event))
+        console.print(render.to_json_line(event) if console.json and stream else render.event_line(event))
 
 
 def trace(args: argparse.Namespace, console: Console) -> int:
@@ -179,7 +179,7 @@ def watch(args: argparse.Namespace, console: Console) -> int:
                 time.sleep(args.interval)
             data = memory.get_memory_stats()
             if console.json:
-                console.print(render.to_json(data).replace("\n", ""))
+                console.print(render.to_json_line(data))
             else:
                 console.print(f"{time.strftime('%H:%M:%S')}\n{render.stats_text(data)}\n")
             shown += 1

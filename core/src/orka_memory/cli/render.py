@@ -19,6 +19,11 @@ def to_json(data: Any) -> str:
     return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str).decode()
 
 
+def to_json_line(data: Any) -> str:
+    """One compact JSON document on one line, for streams (``tail -f --json``, ``watch --json``: JSON Lines)."""
+    return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+
+
 def human_bytes(count: int | None) -> str:
     if count is None:
         return "-"

@@ -280,6 +280,21 @@ def _drop_if_empty(connection: sqlite3.Connection, kid: int, any_value_sql: str)
         connection.execute(queries.DELETE_KID, (kid,))
 
 
+# A hash's fields and a set's members: how to delete one, and how to tell whether any is left.
+_VALUE_SQL = {"hash": (queries.DELETE_FIELD, queries.ANY_FIELD), "set": (queries.DELETE_MEMBER, queries.ANY_MEMBER)}
+
+
+def _remove_values(connection: sqlite3.Connection, key: str, kind: str, operation: str, values: Sequence[str]) -> int:
+    """HDEL / SREM: remove fields or members, return how many existed, and drop the key with its last value."""
+    kid = _typed_key(connection, key, kind, operation)
+    if kid is None:
+        return 0
+    delete_sql, any_value_sql = _VALUE_SQL[kind]
+    removed: int = connection.executemany(delete_sql, [(kid, value) for value in values]).rowcount
+    _drop_if_empty(connection, kid, any_value_sql)
+    return removed
+
+
 def _deadline(now_ms: int, ttl_seconds: float) -> int:
     return now_ms + int(ttl_seconds * 1000)
 
@@ -754,15 +769,7 @@ class FileBackend:
         """Remove fields; returns how many existed. The key goes with its last field; on a key of another type,
         ``WrongTypeError`` and nothing is removed."""
 
-        def work(connection: sqlite3.Connection) -> int:
-            kid = _typed_key(connection, name, "hash", "hdel")
-            if kid is None:
-                return 0
-            removed: int = connection.executemany(queries.DELETE_FIELD, [(kid, key) for key in keys]).rowcount
-            _drop_if_empty(connection, kid, queries.ANY_FIELD)
-            return removed
-
-        return self._transaction(work, write=True)
+        return self._transaction(lambda connection: _remove_values(connection, name, "hash", "hdel", keys), write=True)
 
     @_translated
     def sadd(self, name: str, *values: str) -> int:
@@ -780,15 +787,7 @@ class FileBackend:
     def srem(self, name: str, *values: str) -> int:
         """Remove members; returns how many were members. The key goes with its last member."""
 
-        def work(connection: sqlite3.Connection) -> int:
-            kid = _typed_key(connection, name, "set", "srem")
-            if kid is None:
-                return 0
-            removed: int = connection.executemany(queries.DELETE_MEMBER, [(kid, value) for value in values]).rowcount
-            _drop_if_empty(connection, kid, queries.ANY_MEMBER)
-            return removed
-
-        return self._transaction(work, write=True)
+        return self._transaction(lambda connection: _remove_values(connection, name, "set", "srem", values), write=True)
 
     @_translated
     def smembers(self, name: str) -> list[str]:
