@@ -90,14 +90,17 @@ class KafkaTarget(Target):
 
     @contextlib.contextmanager
     def store(self) -> Iterator[MemoryLogger]:
-        with tempfile.TemporaryDirectory(prefix="orka-bench-") as folder, create_memory_logger(
-            "kafka",
-            bootstrap_servers=self.bootstrap,
-            client=self.client,
-            topic_prefix=f"bench-{uuid.uuid4().hex[:8]}",
-            companion_settings={"path": str(Path(folder) / "companion.db")},
-            spool_dir=str(Path(folder) / "spool"),
-        ) as memory:
+        with (
+            tempfile.TemporaryDirectory(prefix="orka-bench-") as folder,
+            create_memory_logger(
+                "kafka",
+                bootstrap_servers=self.bootstrap,
+                client=self.client,
+                topic_prefix=f"bench-{uuid.uuid4().hex[:8]}",
+                companion_settings={"path": str(Path(folder) / "companion.db")},
+                spool_dir=str(Path(folder) / "spool"),
+            ) as memory,
+        ):
             yield memory
 
     def write_raw(self, events: Sequence[Event], batch: int) -> RawWrite:
@@ -155,7 +158,6 @@ class KafkaTarget(Target):
             return timed(write)
         finally:
             producer.close()
-
 
 
 def kafka_targets(args: argparse.Namespace) -> list[Target]:

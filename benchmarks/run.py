@@ -127,8 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(render_goals(judged))
     sizes = ", ".join(f"{size:,}" for size in sorted(args.scale))
-    print(f"reads: stores of {sizes} events were bulk-loaded through each backend's append(), records encoded once by "
-          "the core's encoder (encode_batch), not logged")
+    print(
+        f"reads: stores of {sizes} events were bulk-loaded through each backend's append(), records encoded once by "
+        "the core's encoder (encode_batch), not logged"
+    )
     meta = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "orka_memory": orka_memory.__version__,

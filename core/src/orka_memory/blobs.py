@@ -44,12 +44,13 @@ def extract_blobs(value: Any, threshold: int, found: dict[str, bytes]) -> Any:
     """Return ``value`` with every qualifying nested dict replaced by a reference, adding blobs to ``found``.
 
     The root itself is never replaced: a record keeps its own payload inline, and only what it shares with other
-    records becomes a blob.
+    records becomes a blob. ``value`` is never changed; containers on the way to a replaced dict are copied, and
+    the others are returned as they are (the in-process trace shares them).
     """
     if type(value) is dict:
-        return {key: _dedup_node(item, threshold, found) for key, item in value.items()}
+        return _dedup_children(value, threshold, found)
     if type(value) is list:
-        return [_dedup_node(item, threshold, found) for item in value]
+        return _dedup_items(value, threshold, found)
     return value
 
 
@@ -64,8 +65,34 @@ def _dedup_node(value: Any, threshold: int, found: dict[str, bytes]) -> Any:
         found[digest] = encoded
         return {"ref": digest, "_type": BLOB_REFERENCE, "_original_keys": list(value)}
     if type(value) is list:
-        return [_dedup_node(item, threshold, found) for item in value]
+        return _dedup_items(value, threshold, found)
     return value
+
+
+def _dedup_children(value: dict[str, Any], threshold: int, found: dict[str, bytes]) -> dict[str, Any]:
+    copy: dict[str, Any] | None = None
+    for key, item in value.items():
+        kind = type(item)
+        if kind is dict or kind is list:
+            replaced = _dedup_node(item, threshold, found)
+            if replaced is not item:
+                if copy is None:
+                    copy = dict(value)
+                copy[key] = replaced
+    return value if copy is None else copy
+
+
+def _dedup_items(value: list[Any], threshold: int, found: dict[str, bytes]) -> list[Any]:
+    copy: list[Any] | None = None
+    for index, item in enumerate(value):
+        kind = type(item)
+        if kind is dict or kind is list:
+            replaced = _dedup_node(item, threshold, found)
+            if replaced is not item:
+                if copy is None:
+                    copy = list(value)
+                copy[index] = replaced
+    return value if copy is None else copy
 
 
 def collect_references(value: Any, refs: set[str]) -> None:

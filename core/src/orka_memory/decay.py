@@ -20,7 +20,7 @@ Kafka); reads never return an expired record, and ``cleanup`` only reclaims spac
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -91,35 +91,47 @@ def preset_overrides(name: str) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True, slots=True)
-class Classification:
+class Classification(NamedTuple):
     importance: float
     memory_type: str
     category: str
     expires_at: int | None
 
 
+# Rule outcomes memoized per (agent, event type, log type, payload flags); a workflow has few of those, and a
+# policy that meets more simply starts its memo again.
+MEMO_LIMIT = 4096
+
+
 class DecayPolicy:
-    """Classifies records and computes their expiry, per the formula in this module's docstring."""
+    """Classifies records and computes their expiry, per the formula in this module's docstring.
+
+    Thread-safe. The rules depend only on the agent, the event type, the log type and three payload keys, so
+    ``classify`` remembers their outcome for the common call (no agent config, nothing explicit) and only adds
+    the creation time: ``log()`` pays a dict lookup instead of the rules.
+    """
 
     def __init__(self, config: DecayConfig) -> None:
         self.config = config
         rules = config.memory_type_rules
         self._long_events = frozenset(rules.long_term_events)
         self._short_events = frozenset(rules.short_term_events)
+        self._memo: dict[tuple[str, str, str, int], tuple[float, str, str, int | None]] = {}
 
     def importance(self, agent_id: str, event_type: str, payload: Any) -> float:
+        return self._importance(agent_id, event_type, _payload_flags(payload))
+
+    def _importance(self, agent_id: str, event_type: str, flags: int) -> float:
         rules = self.config.importance_rules
         score = rules.base_score + rules.event_type_boosts.get(event_type, 0.0)
         for fragment, boost in rules.agent_type_boosts.items():
             if fragment in agent_id:
                 score += boost
                 break
-        if isinstance(payload, dict):
-            if "result" in payload or "response" in payload:
-                score += 0.1
-            if "error" in payload:
-                score -= 0.1
+        if flags & _HAS_RESULT:
+            score += 0.1
+        if flags & _HAS_ERROR:
+            score -= 0.1
         return min(max(score, 0.0), 1.0)
 
     def classify(
@@ -135,16 +147,42 @@ class DecayPolicy:
         importance: float | None = None,
         expiry_hours: float | None = None,
     ) -> Classification:
-        agent_config = agent_config or {}
+        flags = _payload_flags(payload)
+        if not agent_config and memory_type is None and importance is None and expiry_hours is None:
+            key = (agent_id, event_type, log_type, flags)
+            outcome = self._memo.get(key)
+            if outcome is None:
+                outcome = self._outcome(agent_id, event_type, log_type, flags, {}, None, None, None)
+                if len(self._memo) >= MEMO_LIMIT:
+                    self._memo.clear()
+                self._memo[key] = outcome
+        else:
+            outcome = self._outcome(
+                agent_id, event_type, log_type, flags, agent_config or {}, memory_type, importance, expiry_hours
+            )
+        score, kind, category, lifetime_ms = outcome
+        return Classification(score, kind, category, None if lifetime_ms is None else created_at + lifetime_ms)
+
+    def _outcome(
+        self,
+        agent_id: str,
+        event_type: str,
+        log_type: str,
+        flags: int,
+        agent_config: dict[str, Any],
+        memory_type: str | None,
+        importance: float | None,
+        expiry_hours: float | None,
+    ) -> tuple[float, str, str, int | None]:
+        """(importance, memory type, category, lifetime in ms or None): the rules, before the creation time."""
         if importance is None:
-            importance = self.importance(agent_id, event_type, payload)
+            importance = self._importance(agent_id, event_type, flags)
         if memory_type is None:
             memory_type = self._memory_type(event_type, log_type, importance, agent_config)
         if expiry_hours is None and self._enabled(agent_config):
             expiry_hours = self._hours(memory_type, agent_config)
-        expires_at = None if expiry_hours is None else created_at + round(expiry_hours * HOUR_MS)
-        category = "stored" if log_type == "memory" else "log"
-        return Classification(importance, memory_type, category, expires_at)
+        lifetime_ms = None if expiry_hours is None else round(expiry_hours * HOUR_MS)
+        return importance, memory_type, "stored" if log_type == "memory" else "log", lifetime_ms
 
     def _enabled(self, agent_config: dict[str, Any]) -> bool:
         return bool(agent_config.get("enabled", self.config.enabled))
@@ -164,3 +202,15 @@ class DecayPolicy:
         if memory_type == "long_term":
             return float(agent_config.get("long_term_hours", self.config.default_long_term_hours))
         return float(agent_config.get("short_term_hours", self.config.default_short_term_hours))
+
+
+_HAS_RESULT = 1
+_HAS_ERROR = 2
+
+
+def _payload_flags(payload: Any) -> int:
+    """The payload keys the importance rule looks at, as bits."""
+    if not isinstance(payload, dict):
+        return 0
+    flags = _HAS_RESULT if "result" in payload or "response" in payload else 0
+    return flags | _HAS_ERROR if "error" in payload else flags

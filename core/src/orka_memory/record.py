@@ -7,6 +7,7 @@ adds the aliases OrKa's memory-logger API returns (``trace_id``, ``node_id``, ``
 
 from __future__ import annotations
 
+import operator
 import os
 import threading
 import time
@@ -92,10 +93,19 @@ class MemoryRecord:
 
     def to_document(self) -> dict[str, Any]:
         """The stored form: every field, fields without a value left out."""
-        doc: dict[str, Any] = {"schema_version": self.schema_version}
-        for name in _DOCUMENT_FIELDS:
-            value = getattr(self, name)
-            if value is not None and value != {}:
+        doc: dict[str, Any] = {
+            "schema_version": self.schema_version,
+            "id": self.id,
+            "log_type": self.log_type,
+            "agent_id": self.agent_id,
+            "event_type": self.event_type,
+            "created_at": self.created_at,
+            "importance": self.importance,
+            "memory_type": self.memory_type,
+            "category": self.category,
+        }
+        for name, value in zip(_OPTIONAL_FIELDS, _optional_values(self), strict=True):
+            if value is not None and (value or type(value) is not dict):
                 doc[name] = value
         return doc
 
@@ -123,7 +133,21 @@ class MemoryRecord:
 
 
 _ALL_FIELDS = tuple(name for name in MemoryRecord.__dataclass_fields__ if name != "vector")
-_DOCUMENT_FIELDS = tuple(name for name in _ALL_FIELDS if name != "schema_version")
+# The fields ``to_document`` writes only when they have a value (the others it writes always).
+_OPTIONAL_FIELDS = (
+    "run_id",
+    "step",
+    "fork_group",
+    "parent",
+    "payload",
+    "previous_outputs",
+    "content",
+    "metadata",
+    "namespace",
+    "session",
+    "expires_at",
+)
+_optional_values = operator.attrgetter(*_OPTIONAL_FIELDS)
 
 
 def iso_from_ms(epoch_ms: int) -> str:

@@ -84,7 +84,61 @@ def to_jsonable(value: Any, *, hook: SerializeHook | None = None, max_depth: int
         ``None``, ``dict`` or ``list`` (so it also sees subclasses of those); it returns ``None`` for "not mine".
         A hook that raises counts as "not mine".
     """
-    return _Converter(hook, min(max_depth, _MAX_DEPTH_CAP)).convert(value, 0)
+    limit = min(max_depth, _MAX_DEPTH_CAP)
+    try:
+        return _plain_copy(value, 0, limit)
+    except Exception:  # _NotPlain, or a container changed by another thread while copied: the careful path
+        return _Converter(hook, limit).convert(value, 0)
+
+
+class _NotPlain(Exception):
+    """Raised by ``_plain_copy`` at the first value its fast path does not cover."""
+
+
+_NOT_PLAIN = _NotPlain()
+_INF = math.inf
+
+
+def _plain_copy(v: Any, depth: int, limit: int) -> Any:
+    """The fast path of ``to_jsonable`` for what callers log nearly always: ``dict`` (ASCII ``str`` keys), ``list``,
+    ASCII ``str``, ``int`` in 64-bit range, finite ``float``, ``bool``, ``None``, nested at most ``limit`` deep.
+
+    For such values every rule of ``to_jsonable`` is the identity, so a copy of the containers is the whole result;
+    anything else raises ``_NotPlain`` and the full converter starts over. A cycle also ends here, at ``limit``.
+    """
+    t = type(v)
+    if t is dict or t is list:
+        if depth > limit:
+            raise _NOT_PLAIN
+        depth += 1
+        if t is dict:
+            out: dict[str, Any] = {}
+            for key, item in v.items():
+                if type(key) is not str or not key.isascii():
+                    raise _NOT_PLAIN
+                # ASCII text, the most frequent value, without a call
+                out[key] = item if type(item) is str and item.isascii() else _plain_item(item, depth, limit)
+            return out
+        return [_plain_item(item, depth, limit) for item in v]
+    return _plain_item(v, depth, limit)
+
+
+def _plain_item(v: Any, depth: int, limit: int) -> Any:
+    t = type(v)
+    if t is str:
+        if v.isascii():
+            return v
+    elif t is dict or t is list:
+        return _plain_copy(v, depth, limit)
+    elif t is int:
+        if _INT64_MIN <= v <= _INT64_MAX:
+            return v
+    elif t is float:
+        if -_INF < v < _INF:
+            return v
+    elif t is bool or v is None:
+        return v
+    raise _NOT_PLAIN
 
 
 class _Converter:

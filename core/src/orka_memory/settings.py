@@ -80,6 +80,12 @@ class CoreSettings(BaseSettings):
     spool_dir: Path = Field(
         Path(".orka-memory/spool"), description="Where records wait while the backend is unreachable."
     )
+    malloc_trim_threshold: int = Field(
+        64 * 2**20,
+        ge=0,
+        description="Freed heap memory (bytes) the process keeps for the writer's next batch instead of returning "
+        "it to the kernel (glibc's M_TRIM_THRESHOLD, process-wide, never lowered); 0 leaves the allocator alone.",
+    )
     memory_buffer: int = Field(1000, ge=0, description="Events kept in the logger's in-process `memory` list.")
     debug_keep_previous_outputs: bool = Field(
         False, description="Keep previous_outputs in the in-process `memory` list too (always stored)."

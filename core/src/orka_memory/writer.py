@@ -1,8 +1,12 @@
 """The background writer: takes records off a bounded queue and stores them in batches.
 
 ``log()`` only builds a record and puts it on the queue, so the orchestrator's hot path never waits for storage.
-The writer thread drains up to ``batch_size`` records at a time, encodes them (dedup, JSON, compression) and
-hands the batch to the backend in one call (a SQLite transaction, a Redis pipeline, a producer batch).
+Two threads do the rest, as a two-stage pipeline: the *encoder* drains up to ``batch_size`` records at a time and
+encodes them (dedup, JSON, compression, vectors); the *storer* hands each encoded batch to the backend in one call
+(a SQLite transaction, a Redis pipeline, a producer batch). While the storer waits for the engine (an fsync, a
+reply, acknowledgements, all without the GIL), the encoder prepares the next batch: the two costs overlap instead
+of adding up. At most ``PIPELINE_DEPTH`` encoded batches wait between the stages, so memory stays bounded and a slow
+backend still pushes back on ``log()`` through the queue.
 
 Storage trouble never reaches the workflow: a failing batch is retried with exponential backoff, then spooled to
 local disk and replayed, in order, when the backend answers again. While the spool holds records, new batches go
@@ -12,6 +16,7 @@ behind them, so a run's events keep their order.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from dataclasses import dataclass
@@ -25,6 +30,7 @@ from orka_memory.spool import Spool
 log = logging.getLogger("orka_memory.writer")
 
 SPOOL_REPLAY_INTERVAL = 1.0  # seconds between attempts to deliver spooled records
+PIPELINE_DEPTH = 1  # encoded batches waiting for the storer, beyond the one it is storing
 
 
 class _Marker:
@@ -33,6 +39,14 @@ class _Marker:
     def __init__(self, stop: bool = False) -> None:
         self.done = threading.Event()
         self.stop = stop
+
+
+@dataclass(slots=True)
+class _Encoded:
+    """A batch on its way from the encoder to the storer."""
+
+    records: list[EncodedRecord]
+    blobs: list[Blob]
 
 
 @dataclass
@@ -75,10 +89,15 @@ class Writer:
         self.retry_backoff = retry_backoff
         self.metrics = WriterMetrics()
         self._queue: BatchQueue[MemoryRecord | _Marker] = BatchQueue(queue_size)
+        self._encoded: queue.Queue[_Encoded | _Marker] = queue.Queue(PIPELINE_DEPTH)
         self._spooling = spool.exists() and spool.pending() > 0
         self._closed = False
-        self._thread = threading.Thread(target=self._run, name=f"orka-memory-writer-{backend.name}", daemon=True)
-        self._thread.start()
+        self._encoder = threading.Thread(
+            target=self._encode_loop, name=f"orka-memory-encoder-{backend.name}", daemon=True
+        )
+        self._storer = threading.Thread(target=self._store_loop, name=f"orka-memory-writer-{backend.name}", daemon=True)
+        self._encoder.start()
+        self._storer.start()
 
     # -- caller side -------------------------------------------------------------------------------------------
 
@@ -90,7 +109,7 @@ class Writer:
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every record queued before this call is stored (or spooled); False on timeout."""
-        if not self._thread.is_alive():
+        if not self._storer.is_alive():
             return not self._queue
         marker = _Marker()
         self._queue.put(marker)
@@ -104,39 +123,36 @@ class Writer:
         marker = _Marker(stop=True)
         self._queue.put(marker)
         marker.done.wait(timeout)
-        self._thread.join(timeout)
+        self._encoder.join(timeout)
+        self._storer.join(timeout)
         self.spool.close()
 
     @property
     def queued(self) -> int:
         return len(self._queue)
 
-    # -- writer thread -----------------------------------------------------------------------------------------
+    # -- encoder thread ----------------------------------------------------------------------------------------
 
-    def _run(self) -> None:
+    def _encode_loop(self) -> None:
         while True:
-            items = self._queue.take(self.batch_size, timeout=SPOOL_REPLAY_INTERVAL if self._spooling else None)
-            if not items:
-                self._replay_spool()
-                continue
+            items = self._queue.take(self.batch_size)
             batch: list[MemoryRecord] = []
             for item in items:
                 if not isinstance(item, _Marker):
                     batch.append(item)
                     continue
-                # A flush or stop marker: everything queued before it is stored first, so flush order is exact.
+                # A flush or stop marker follows the records queued before it through both stages: flush order
+                # is exact.
                 if batch:
-                    self._store(batch)
+                    self._encode(batch)
                     batch = []
-                if item.stop:
-                    self._replay_spool()
-                item.done.set()
+                self._encoded.put(item)
                 if item.stop:
                     return
             if batch:
-                self._store(batch)
+                self._encode(batch)
 
-    def _store(self, batch: list[MemoryRecord]) -> None:
+    def _encode(self, batch: list[MemoryRecord]) -> None:
         try:
             records, blobs, logical_bytes = self.encoder.encode_batch(batch)
         except Exception as error:  # an encoder bug must not kill the thread; spooling raw is impossible, so say so
@@ -146,6 +162,27 @@ class Writer:
         self.metrics.logical_bytes += logical_bytes
         self.metrics.encoded_bytes += sum(r.raw_size for r in records) + sum(b.raw_size for b in blobs)
         self.metrics.stored_bytes += sum(len(r.body) for r in records) + sum(len(b.body) for b in blobs)
+        self._encoded.put(_Encoded(records, blobs))
+
+    # -- storer thread -----------------------------------------------------------------------------------------
+
+    def _store_loop(self) -> None:
+        while True:
+            try:
+                item = self._encoded.get(timeout=SPOOL_REPLAY_INTERVAL if self._spooling else None)
+            except queue.Empty:
+                self._replay_spool()
+                continue
+            if isinstance(item, _Encoded):
+                self._store(item.records, item.blobs)
+                continue
+            if item.stop:
+                self._replay_spool()
+            item.done.set()
+            if item.stop:
+                return
+
+    def _store(self, records: list[EncodedRecord], blobs: list[Blob]) -> None:
         if self._spooling:
             self._push_to_spool(records, blobs)
             self._replay_spool()

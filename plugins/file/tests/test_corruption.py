@@ -149,6 +149,50 @@ def test_a_store_written_by_a_newer_version_is_refused(tmp_path: Path) -> None:
     expect_corrupt(path, "newer orka-memory-file", f"schema version {SCHEMA_VERSION + 1}", "upgrade")
 
 
+VERSION_1_TALLY_TRIGGER = """
+    CREATE TRIGGER records_tally_insert AFTER INSERT ON records
+    BEGIN
+        INSERT INTO tallies VALUES ('record', new.log_type, new.memory_type, 1, new.raw_size, length(new.body))
+        ON CONFLICT (kind, log_type, memory_type) DO UPDATE SET
+            rows = rows + 1,
+            raw_bytes = raw_bytes + excluded.raw_bytes,
+            stored_bytes = stored_bytes + excluded.stored_bytes;
+    END
+"""
+
+
+def test_a_version_1_store_is_migrated_and_counts_each_record_once(tmp_path: Path, record: MakeRecord) -> None:
+    """Version 1 counted inserted records with a trigger; opened by version 2 it loses the trigger (or every
+    record would be counted twice), keeps its rows and counts, and says it is version 2."""
+    path = tmp_path / "memory.db"
+    open_at(path).close()
+    connection = sqlite3.connect(path)
+    connection.execute(VERSION_1_TALLY_TRIGGER)
+    connection.execute("PRAGMA user_version = 1")
+    connection.execute(
+        "INSERT INTO records (id, created_at, log_type, agent_id, event_type, memory_type, "
+        "category, importance, codec, body, raw_size) "
+        "VALUES ('old', 1, 'log', 'a', 'e', 'short_term', 'log', 0.5, 'none', x'7b7d', 2)"
+    )
+    connection.commit()
+    connection.close()
+    backend = open_at(path)
+    try:
+        backend.append([record("new")], [])
+        stats = backend.stats(now_ms=NOW)
+        assert stats.events == 2
+        assert stats.raw_bytes == 2 + record("new").raw_size
+    finally:
+        backend.close()
+    connection = sqlite3.connect(path)
+    try:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        triggers = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        assert "records_tally_insert" not in triggers
+    finally:
+        connection.close()
+
+
 def test_a_store_missing_a_table_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "memory.db"
     open_at(path).close()

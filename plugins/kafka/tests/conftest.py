@@ -14,9 +14,15 @@ from orka_memory.logger import MemoryLogger
 from orka_memory_kafka.client import confluent_available
 from orka_memory_kafka.testing import LocalBroker, broker_binary
 
-CLIENTS = ["kafka-python", pytest.param("confluent", marks=pytest.mark.skipif(
-    not confluent_available(), reason="confluent-kafka is not installed (requirements-dev.txt installs it)"
-))]
+CLIENTS = [
+    "kafka-python",
+    pytest.param(
+        "confluent",
+        marks=pytest.mark.skipif(
+            not confluent_available(), reason="confluent-kafka is not installed (requirements-dev.txt installs it)"
+        ),
+    ),
+]
 
 MakeLogger = Callable[..., MemoryLogger]
 

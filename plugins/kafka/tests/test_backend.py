@@ -39,8 +39,13 @@ def test_records_are_keyed_by_run_with_headers_on_the_topic_of_their_memory_type
     with make_logger() as memory:
         assert Capability.COMPRESSED_TRANSPORT in memory.backend.capabilities
         for step in range(40):
-            memory.log(f"agent-{step % 2}", "result", {"step": step, "text": "long " * 200}, step=step,
-                       run_id=f"run-{step % 4}")
+            memory.log(
+                f"agent-{step % 2}",
+                "result",
+                {"step": step, "text": "long " * 200},
+                step=step,
+                run_id=f"run-{step % 4}",
+            )
         memory.log_memory("remember this", node_id="writer", trace_id="run-0", memory_type="long_term")
         memory.flush()
     events = topic_messages(kafka_args, f"{prefix}.short-term")
@@ -107,8 +112,11 @@ def test_follow_yields_events_logged_after_it_started(make_logger: MakeLogger) -
         memory.flush()
         reader.join(10)
         iterator.close()
-    assert [(event["event_type"], event["payload"]["n"]) for event in seen] == [("after", 0), ("after", 1),
-                                                                                 ("after", 2)]
+    assert [(event["event_type"], event["payload"]["n"]) for event in seen] == [
+        ("after", 0),
+        ("after", 1),
+        ("after", 2),
+    ]
 
 
 def test_blobs_live_once_on_a_compacted_topic_any_process_resolves(
@@ -128,8 +136,11 @@ def test_blobs_live_once_on_a_compacted_topic_any_process_resolves(
     assert orjson.loads(codecs.decode(_headers(blob)["codec"], blob.value)) == OUTPUT
     for m in topic_messages(kafka_args, f"{kafka_args['topic_prefix']}.short-term"):
         document = orjson.loads(codecs.decode(_headers(m)["codec"], m.value))
-        assert document["payload"]["result"] == {"ref": blob.key.decode(), "_type": "blob_reference",
-                                                 "_original_keys": ["response", "model"]}
+        assert document["payload"]["result"] == {
+            "ref": blob.key.decode(),
+            "_type": "blob_reference",
+            "_original_keys": ["response", "model"],
+        }
 
 
 def test_kv_and_stored_memories_live_on_the_companion_which_describe_names(

@@ -69,8 +69,13 @@ def test_a_hung_broker_loses_and_duplicates_nothing(
 def test_a_restarted_empty_broker_gets_the_spooled_records_once(
     make_logger: MakeLogger, kafka_args: dict[str, Any], broker: LocalBroker
 ) -> None:
-    fast_failure = {"delivery_timeout_ms": 2000, "request_timeout_ms": 1000, "retry_attempts": 2,
-                    "retry_backoff_seconds": 0.1, "compress_threshold": 10**9}
+    fast_failure = {
+        "delivery_timeout_ms": 2000,
+        "request_timeout_ms": 1000,
+        "retry_attempts": 2,
+        "retry_backoff_seconds": 0.1,
+        "compress_threshold": 10**9,
+    }
     with make_logger(**fast_failure) as memory:
         for step in range(FAULT_AT):
             memory.log("agent", "tick", {"step": step}, step=step, run_id=f"run-{step % 20}")

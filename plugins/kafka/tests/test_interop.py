@@ -22,9 +22,26 @@ import zstandard
 from .conftest import MakeLogger
 
 DOCUMENT_FIELDS = {
-    "schema_version", "id", "log_type", "agent_id", "event_type", "created_at", "run_id", "step", "fork_group",
-    "parent", "payload", "previous_outputs", "content", "metadata", "namespace", "session", "importance",
-    "memory_type", "category", "expires_at",
+    "schema_version",
+    "id",
+    "log_type",
+    "agent_id",
+    "event_type",
+    "created_at",
+    "run_id",
+    "step",
+    "fork_group",
+    "parent",
+    "payload",
+    "previous_outputs",
+    "content",
+    "metadata",
+    "namespace",
+    "session",
+    "importance",
+    "memory_type",
+    "category",
+    "expires_at",
 }
 
 
@@ -76,8 +93,22 @@ def test_kcat_reads_every_record_with_a_json_parser(
     documents, codecs = [], set()
     for partition in range(6):
         result = subprocess.run(
-            [kcat, "-C", "-b", kafka_args["bootstrap_servers"], "-t", topic, "-p", str(partition), "-o", "beginning",
-             "-e", "-q", "-f", "%o %K %S %h\n%k%s\n"],
+            [
+                kcat,
+                "-C",
+                "-b",
+                kafka_args["bootstrap_servers"],
+                "-t",
+                topic,
+                "-p",
+                str(partition),
+                "-o",
+                "beginning",
+                "-e",
+                "-q",
+                "-f",
+                "%o %K %S %h\n%k%s\n",
+            ],
             capture_output=True,
             env={**os.environ, "LD_LIBRARY_PATH": str(library)},
             timeout=60,

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
+import operator
 import os
 import re
 import sqlite3
@@ -51,6 +53,7 @@ from orka_memory_file import queries
 from orka_memory_file.nearest import nearest
 from orka_memory_file.schema import (
     APPLICATION_ID,
+    MIGRATIONS,
     MIN_SQLITE_VERSION,
     RECORD_COLUMNS,
     REQUIRED_TABLES,
@@ -175,6 +178,19 @@ def _run_transaction(connection: sqlite3.Connection, begin: str, work: Callable[
 # -- records, search and stats ----------------------------------------------------------------------------------
 
 _RECORD_WIDTH = len(RECORD_COLUMNS)
+_record_row = operator.attrgetter(*RECORD_COLUMNS)  # an EncodedRecord as the row queries.insert_records binds
+INSERT_ROWS_MAX = 500  # records per INSERT statement, within SQLite's limit on parameters
+
+
+def _insert_records(connection: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> int:
+    """Insert ``rows`` with as few statements as SQLite's parameter limit allows; returns how many were new."""
+    per_statement = min(INSERT_ROWS_MAX, connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // _RECORD_WIDTH)
+    inserted = 0
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        parameters = list(itertools.chain.from_iterable(chunk))
+        inserted += connection.execute(queries.insert_records(len(chunk)), parameters).rowcount
+    return inserted
 
 
 def _record(row: Sequence[Any]) -> EncodedRecord:
@@ -414,10 +430,22 @@ class FileBackend:
         """Runs in an IMMEDIATE transaction, so of several processes opening a new file at once exactly one
         creates the schema and the others find it."""
         if self._identify(connection):
+            self._migrate(connection)
             return
         for statement in SCHEMA:
             connection.execute(statement)
         connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @staticmethod
+    def _migrate(connection: sqlite3.Connection) -> None:
+        """Bring a store of an older layout to this one, in the opening transaction (all or nothing)."""
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        for step in range(version, SCHEMA_VERSION):
+            for statement in MIGRATIONS[step]:
+                connection.execute(statement)
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _check_schema(self, version: int, tables: set[str]) -> None:
@@ -525,12 +553,15 @@ class FileBackend:
     def append(self, records: Sequence[EncodedRecord], blobs: Sequence[Blob]) -> None:
         """Store a batch in one transaction, committed when this returns. Records whose id is stored are skipped
         (replays never duplicate); a stored blob keeps its body and takes the later expiry."""
-        record_rows = [tuple(getattr(record, column) for column in RECORD_COLUMNS) for record in records]
+        record_rows = [_record_row(record) for record in records]
         blob_rows = [(blob.hash, blob.codec, blob.body, blob.raw_size, blob.expires_at) for blob in blobs]
 
         def work(connection: sqlite3.Connection) -> None:
             connection.executemany(queries.UPSERT_BLOB, blob_rows)
-            connection.executemany(queries.INSERT_RECORD, record_rows)
+            if record_rows:
+                last_seq = connection.execute(queries.LAST_SEQ).fetchone()[0]
+                if _insert_records(connection, record_rows):
+                    connection.execute(queries.TALLY_RECORDS_AFTER, (last_seq,))
 
         if record_rows or blob_rows:
             self._transaction(work, write=True)

@@ -1,9 +1,12 @@
 """The database layout of the file backend: tables, indexes and the triggers that keep derived data in sync.
 
-Derived data (the full-text index and the ``tallies`` behind ``stats``) is maintained by triggers, not by the
-Python code, so it cannot drift from the rows it describes: a trigger fires for exactly the rows a statement
-really inserted or deleted (``ON CONFLICT DO NOTHING`` skips, blob upserts that only extend an expiry, cascades
-from ``cleanup``) and runs inside the same transaction.
+Derived data (the full-text index and the ``tallies`` behind ``stats``) is maintained by SQL in the same
+transaction, not by the Python code, so it cannot drift from the rows it describes: triggers fire for exactly the
+rows a statement really inserted or deleted (``ON CONFLICT DO NOTHING`` skips, blob upserts that only extend an
+expiry, cascades from ``cleanup``). One exception, for speed: the records a batch inserts are counted by one
+statement per batch (``queries.TALLY_RECORDS_AFTER``) over the rows whose ``seq`` is above the batch's start, which
+are exactly the rows it inserted (the write lock is held, and a new rowid is always above the largest); a trigger
+per row cost 3.5 µs per event, a fifth of the backend's time.
 
 The file identifies itself with ``PRAGMA application_id`` (so a foreign SQLite database is told apart from an
 empty one) and versions its layout with ``PRAGMA user_version``.
@@ -16,7 +19,7 @@ import dataclasses
 from orka_memory.backend import Blob, EncodedRecord
 
 APPLICATION_ID = 0x4F524B41  # "ORKA" in ASCII: marks the file as an orka-memory store
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # UPSERT (3.24) and unicode61's ``remove_diacritics 2`` (3.27) are the newest features this layout uses.
 MIN_SQLITE_VERSION = (3, 27, 0)
@@ -30,6 +33,10 @@ BLOB_COLUMNS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields
 REQUIRED_TABLES = frozenset(
     {"records", "blobs", "memory_text", "tallies", "kv_keys", "kv_strings", "kv_hash", "kv_set", "vector_space"}
 )
+
+# Statements that bring a store of an older layout to this one, by the version they start from. Version 1 counted
+# inserted records with a trigger per row; version 2 counts them per batch.
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: ("DROP TRIGGER records_tally_insert",)}
 
 SCHEMA: tuple[str, ...] = (
     # -- records: the event log and stored memories ----------------------------------------------------------
@@ -115,16 +122,6 @@ SCHEMA: tuple[str, ...] = (
         stored_bytes INTEGER NOT NULL,
         PRIMARY KEY (kind, log_type, memory_type)
     ) WITHOUT ROWID
-    """,
-    """
-    CREATE TRIGGER records_tally_insert AFTER INSERT ON records
-    BEGIN
-        INSERT INTO tallies VALUES ('record', new.log_type, new.memory_type, 1, new.raw_size, length(new.body))
-        ON CONFLICT (kind, log_type, memory_type) DO UPDATE SET
-            rows = rows + 1,
-            raw_bytes = raw_bytes + excluded.raw_bytes,
-            stored_bytes = stored_bytes + excluded.stored_bytes;
-    END
     """,
     """
     CREATE TRIGGER records_tally_delete AFTER DELETE ON records

@@ -68,8 +68,9 @@ T = TypeVar("T")
 
 DEDUP_WINDOW = 10_000  # ids remembered per partition while streaming an export, to drop replayed duplicates
 EXPORT_CHUNK = 2_000  # messages read per partition at a time while streaming an export
-COMPANION_CAPABILITIES = frozenset({Capability.KV, Capability.MEMORIES, Capability.TEXT_SEARCH,
-                                    Capability.VECTOR_SEARCH})
+COMPANION_CAPABILITIES = frozenset(
+    {Capability.KV, Capability.MEMORIES, Capability.TEXT_SEARCH, Capability.VECTOR_SEARCH}
+)
 
 
 def _live(record: EncodedRecord, now_ms: int) -> bool:
@@ -108,8 +109,15 @@ class KafkaBackend:
     name: ClassVar[str] = "kafka"
     # What the default companion (file) adds to the event log; an instance reports its own companion's.
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.EVENTS, Capability.KV, Capability.MEMORIES, Capability.TEXT_SEARCH, Capability.VECTOR_SEARCH,
-         Capability.TTL, Capability.COMPRESSED_TRANSPORT}
+        {
+            Capability.EVENTS,
+            Capability.KV,
+            Capability.MEMORIES,
+            Capability.TEXT_SEARCH,
+            Capability.VECTOR_SEARCH,
+            Capability.TTL,
+            Capability.COMPRESSED_TRANSPORT,
+        }
     )
     settings_model: ClassVar[type[BaseModel]] = KafkaSettings
     logger_class: ClassVar[type[MemoryLogger] | None] = KafkaMemoryLogger
@@ -170,8 +178,9 @@ class KafkaBackend:
             cache = int(self.settings.blob_cache_mb * 1_048_576)
             prepared = _Prepared(
                 partitions,
-                KeyedTopic(self.layout.blobs, partitions[self.layout.blobs], cache_bytes=cache,
-                           idle_timeout=self._idle_timeout),
+                KeyedTopic(
+                    self.layout.blobs, partitions[self.layout.blobs], cache_bytes=cache, idle_timeout=self._idle_timeout
+                ),
                 KeyedTopic(self.layout.state, 1, cache_bytes=1 << 62, idle_timeout=self._idle_timeout),
             )
             self._prepared = prepared
@@ -285,7 +294,8 @@ class KafkaBackend:
         return {
             "events": dict(events),
             "raw_bytes": self._tally["raw_bytes"] + sum(r.raw_size for r in logged) + sum(b.raw_size for b in blobs),
-            "stored_bytes": self._tally["stored_bytes"] + sum(len(r.body) for r in logged)
+            "stored_bytes": self._tally["stored_bytes"]
+            + sum(len(r.body) for r in logged)
             + sum(len(b.body) for b in blobs),
         }
 
@@ -327,8 +337,11 @@ class KafkaBackend:
                     report.by_memory_type[memory_type] = report.by_memory_type.get(memory_type, 0) + count
                 total = Counter(marks.get((topic, partition), {}).get("removed", {}))
                 total.update(removed)
-                updates.append(wire.state_message(self.layout.state, f"truncate/{topic}/{partition}",
-                                                  {"offset": mark, "removed": dict(total)}))
+                updates.append(
+                    wire.state_message(
+                        self.layout.state, f"truncate/{topic}/{partition}", {"offset": mark, "removed": dict(total)}
+                    )
+                )
         self._read(prepared.blobs.catch_up)
         expired_blobs = prepared.blobs.expired(now_ms)
         report.blobs += len(expired_blobs)
@@ -465,8 +478,9 @@ class KafkaBackend:
         """One partition's live events in chunks, each id once (within the last ``DEDUP_WINDOW``)."""
         seen: dict[str, None] = {}
         while start < end:
-            messages = sorted(self._read_ranges({partition: (start, min(start + EXPORT_CHUNK, end))}),
-                              key=lambda m: m.offset)
+            messages = sorted(
+                self._read_ranges({partition: (start, min(start + EXPORT_CHUNK, end))}), key=lambda m: m.offset
+            )
             if not messages:
                 return
             start = messages[-1].offset + 1

@@ -20,7 +20,8 @@ def open_companion(settings: KafkaSettings) -> Backend:
     backends = get_plugin_manager().backends()
     if name == "kafka" or name not in backends:
         usable = ", ".join(sorted(set(backends) - {"kafka"}))
-        raise ValueError(f"[kafka] companion = {name!r} is not an installed backend to pair with Kafka; use one of: "
-                         f"{usable}")
+        raise ValueError(
+            f"[kafka] companion = {name!r} is not an installed backend to pair with Kafka; use one of: {usable}"
+        )
     cls = backends[name]
     return cls.open(cls.settings_model.model_validate(values))

@@ -1,0 +1,63 @@
+"""The record's document: every field written when it has a value, nothing else, and read back unchanged."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from orka_memory.record import SCHEMA_VERSION, MemoryRecord
+
+
+def full_record() -> MemoryRecord:
+    """A record with a distinct, non-default value in every field (the vector is an index input, not data)."""
+    return MemoryRecord(
+        id="0" * 32,
+        log_type="memory",
+        agent_id="agent",
+        event_type="write",
+        created_at=1_700_000_000_000,
+        run_id="run",
+        step=3,
+        fork_group="fork",
+        parent="parent",
+        payload={"content": "text"},
+        previous_outputs={"earlier": {"answer": 42}},
+        content="text",
+        metadata={"namespace": "ns"},
+        namespace="ns",
+        session="session",
+        importance=0.9,
+        memory_type="long_term",
+        category="stored",
+        expires_at=1_700_000_100_000,
+        vector=[1.0, 0.0],
+    )
+
+
+def test_every_field_but_the_vector_is_written_and_read_back() -> None:
+    record = full_record()
+    document = record.to_document()
+    fields = {field.name for field in dataclasses.fields(MemoryRecord)}
+    assert set(document) == fields - {"vector"}
+    assert document["schema_version"] == SCHEMA_VERSION
+    assert MemoryRecord.from_document(document) == dataclasses.replace(record, vector=None)
+
+
+def test_fields_without_a_value_are_left_out() -> None:
+    record = MemoryRecord(id="1" * 32, log_type="log", agent_id="a", event_type="e", created_at=1, payload={})
+    assert record.to_document() == {
+        "schema_version": SCHEMA_VERSION,
+        "id": "1" * 32,
+        "log_type": "log",
+        "agent_id": "a",
+        "event_type": "e",
+        "created_at": 1,
+        "importance": 0.5,
+        "memory_type": "short_term",
+        "category": "log",
+    }
+
+
+def test_falsy_values_other_than_empty_dicts_are_kept() -> None:
+    record = MemoryRecord(id="2" * 32, log_type="log", agent_id="a", event_type="e", created_at=1, step=0, payload=[])
+    document = record.to_document()
+    assert document["step"] == 0 and document["payload"] == []
