@@ -73,17 +73,8 @@ def caller_stages(memory: MemoryLogger) -> dict[str, Callable[[Sequence[Event]],
             for e in events
         ],
         "clock + record id (now_ms, new_record_id)": lambda events: [new_record_id(now_ms()) for _ in events],
-        "record build (MemoryRecord)": lambda events: [
-            MemoryRecord(
-                id="0" * 32,
-                log_type="log",
-                agent_id=e.agent_id,
-                event_type=e.event_type,
-                created_at=0,
-                run_id=e.run_id,
-                step=e.step,
-                payload=e.payload,
-            )
+        "record build (MemoryRecord, positional as log() does)": lambda events: [
+            MemoryRecord("0" * 32, "log", e.agent_id, e.event_type, 0, e.run_id, e.step, None, None, e.payload)
             for e in events
         ],
         "queue put (BatchQueue)": put,
@@ -115,9 +106,9 @@ def writer_stages(memory: MemoryLogger) -> dict[str, Callable[[Sequence[MemoryRe
         "to_document": lambda records: [record.to_document() for record in records],
         "to_document + blob extraction (hash, canonical JSON)": extract,
         "to_document + extraction + orjson.dumps": lambda records: [orjson.dumps(d) for d in extract(records)],
-        f"... + compression ({codec.name})": lambda records: [
-            encoder.codecs.encode(orjson.dumps(d), codec=codec, threshold=threshold) for d in extract(records)
-        ],
+        f"... + compression ({codec.name}, one call per batch)": lambda records: encoder.codecs.encode_many(
+            [orjson.dumps(d) for d in extract(records)], codec=codec, threshold=threshold
+        ),
         "encode_batch (all of it, EncodedRecords, blobs, logical size)": encode_batch,
     }
 

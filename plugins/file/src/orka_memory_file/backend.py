@@ -182,6 +182,17 @@ _record_row = operator.attrgetter(*RECORD_COLUMNS)  # an EncodedRecord as the ro
 INSERT_ROWS_MAX = 500  # records per INSERT statement, within SQLite's limit on parameters
 
 
+def _tallies(records: Sequence[EncodedRecord]) -> list[tuple[str, str, int, int, int]]:
+    """(log type, memory type, rows, raw bytes, stored bytes) of ``records``, per log type and memory type."""
+    sums: dict[tuple[str, str], list[int]] = {}
+    for record in records:
+        total = sums.setdefault((record.log_type, record.memory_type), [0, 0, 0])
+        total[0] += 1
+        total[1] += record.raw_size
+        total[2] += len(record.body)
+    return [(log_type, memory_type, *total) for (log_type, memory_type), total in sums.items()]
+
+
 def _insert_records(connection: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> int:
     """Insert ``rows`` with as few statements as SQLite's parameter limit allows; returns how many were new."""
     per_statement = min(INSERT_ROWS_MAX, connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // _RECORD_WIDTH)
@@ -560,7 +571,10 @@ class FileBackend:
             connection.executemany(queries.UPSERT_BLOB, blob_rows)
             if record_rows:
                 last_seq = connection.execute(queries.LAST_SEQ).fetchone()[0]
-                if _insert_records(connection, record_rows):
+                inserted = _insert_records(connection, record_rows)
+                if inserted == len(record_rows):  # the usual case: the batch's own sums are the tallies to add
+                    connection.executemany(queries.ADD_RECORD_TALLIES, _tallies(records))
+                elif inserted:  # a replay, partly stored already: count what this statement really inserted
                     connection.execute(queries.TALLY_RECORDS_AFTER, (last_seq,))
 
         if record_rows or blob_rows:

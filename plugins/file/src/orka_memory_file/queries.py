@@ -30,7 +30,15 @@ def insert_records(rows: int) -> str:
     return f"INSERT INTO records ({_RECORD}) VALUES {', '.join([_ROW_MARKS] * rows)} ON CONFLICT (id) DO NOTHING"
 
 
-# The largest seq before a batch, and the tallies of the rows inserted after it (see schema.py).
+# Counting a batch's records (see schema.py): its own sums when every row was new, else the rows above the largest
+# seq before the batch.
+ADD_RECORD_TALLIES = """
+    INSERT INTO tallies VALUES ('record', ?, ?, ?, ?, ?)
+    ON CONFLICT (kind, log_type, memory_type) DO UPDATE SET
+        rows = rows + excluded.rows,
+        raw_bytes = raw_bytes + excluded.raw_bytes,
+        stored_bytes = stored_bytes + excluded.stored_bytes
+"""
 LAST_SEQ = "SELECT coalesce(max(seq), 0) FROM records"
 TALLY_RECORDS_AFTER = """
     INSERT INTO tallies
