@@ -156,7 +156,7 @@ class BackendStats:
 
 
 class Store(Protocol):
-    """Writes. ``append`` is the only call on the logging hot path; it is made by the writer thread."""
+    """Writes. ``append`` is the only call on the logging hot path; it is made by the writer's storer thread."""
 
     def append(self, records: Sequence[EncodedRecord], blobs: Sequence[Blob]) -> None:
         """Store a batch atomically where the engine allows, durably when it returns.

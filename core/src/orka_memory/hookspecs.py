@@ -73,6 +73,9 @@ def orka_memory_register_codecs(register: Callable[[Codec], None]) -> None:
         selects and what is stored beside every compressed record, so a reader never guesses. Names are permanent:
         data written with a codec can only be read while a codec of that name is installed.
 
+    A codec may also offer ``compress_many(items) -> list[bytes]`` (``orka_memory.codecs.BatchCodec``): the writer
+    then compresses each batch in one call, so a C compressor releases the GIL once per batch, not once per record.
+
     The core registers ``zstd`` (the default) and ``none``. Since 0.1.
     """
 

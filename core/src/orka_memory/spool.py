@@ -26,7 +26,7 @@ def spool_path(spool_dir: Path, backend_name: str, location: str) -> Path:
 
 
 class Spool:
-    """A FIFO of batches on local disk. Used by the writer thread only, plus ``pending()`` from any thread."""
+    """A FIFO of batches on local disk. Used by the writer's storer thread only, plus ``pending()`` from any thread."""
 
     def __init__(self, path: Path) -> None:
         self.path = path

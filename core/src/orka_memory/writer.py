@@ -68,7 +68,7 @@ class WriterMetrics:
 
 
 class Writer:
-    """Owns the queue and the writer thread of one logger."""
+    """Owns the queue and the two threads (encoder, storer) of one logger."""
 
     def __init__(
         self,
