@@ -570,12 +570,11 @@ class FileBackend:
         def work(connection: sqlite3.Connection) -> None:
             connection.executemany(queries.UPSERT_BLOB, blob_rows)
             if record_rows:
-                last_seq = connection.execute(queries.LAST_SEQ).fetchone()[0]
                 inserted = _insert_records(connection, record_rows)
                 if inserted == len(record_rows):  # the usual case: the batch's own sums are the tallies to add
                     connection.executemany(queries.ADD_RECORD_TALLIES, _tallies(records))
-                elif inserted:  # a replay, partly stored already: count what this statement really inserted
-                    connection.execute(queries.TALLY_RECORDS_AFTER, (last_seq,))
+                elif inserted:  # a replay, partly stored already: count the rows this batch really inserted
+                    connection.execute(queries.TALLY_NEWEST_RECORDS, (inserted,))
 
         if record_rows or blob_rows:
             self._transaction(work, write=True)

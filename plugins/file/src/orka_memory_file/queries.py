@@ -30,8 +30,8 @@ def insert_records(rows: int) -> str:
     return f"INSERT INTO records ({_RECORD}) VALUES {', '.join([_ROW_MARKS] * rows)} ON CONFLICT (id) DO NOTHING"
 
 
-# Counting a batch's records (see schema.py): its own sums when every row was new, else the rows above the largest
-# seq before the batch.
+# Counting a batch's records (see schema.py): its own sums when every row was new, else the ``?`` rows it inserted,
+# which are the newest: each new rowid is one above the largest, and nothing else writes inside the transaction.
 ADD_RECORD_TALLIES = """
     INSERT INTO tallies VALUES ('record', ?, ?, ?, ?, ?)
     ON CONFLICT (kind, log_type, memory_type) DO UPDATE SET
@@ -39,11 +39,10 @@ ADD_RECORD_TALLIES = """
         raw_bytes = raw_bytes + excluded.raw_bytes,
         stored_bytes = stored_bytes + excluded.stored_bytes
 """
-LAST_SEQ = "SELECT coalesce(max(seq), 0) FROM records"
-TALLY_RECORDS_AFTER = """
+TALLY_NEWEST_RECORDS = """
     INSERT INTO tallies
     SELECT 'record', log_type, memory_type, count(*), sum(raw_size), sum(length(body))
-    FROM records WHERE seq > ? GROUP BY log_type, memory_type
+    FROM records WHERE seq > (SELECT max(seq) FROM records) - ?1 GROUP BY log_type, memory_type
     ON CONFLICT (kind, log_type, memory_type) DO UPDATE SET
         rows = rows + excluded.rows,
         raw_bytes = raw_bytes + excluded.raw_bytes,

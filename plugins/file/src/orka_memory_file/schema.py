@@ -6,9 +6,9 @@ rows a statement really inserted or deleted (``ON CONFLICT DO NOTHING`` skips, b
 expiry, cascades from ``cleanup``). One exception, for speed: the records a batch inserts are counted once per
 batch, in the batch's transaction (a trigger per row cost 3.5 µs per event, a fifth of the backend's time). When the
 INSERT reports every row new, the batch's own sums are added (``queries.ADD_RECORD_TALLIES``); otherwise (a replay
-that was partly stored) one statement counts the rows whose ``seq`` is above the largest before the batch
-(``queries.TALLY_RECORDS_AFTER``), exactly the rows it inserted: the write lock is held, and a new rowid is always
-above the largest.
+that was partly stored) one statement counts the newest rows, as many as were inserted
+(``queries.TALLY_NEWEST_RECORDS``): exactly the batch's new rows, since the write lock is held and each new rowid is
+one above the largest.
 
 The file identifies itself with ``PRAGMA application_id`` (so a foreign SQLite database is told apart from an
 empty one) and versions its layout with ``PRAGMA user_version``.
