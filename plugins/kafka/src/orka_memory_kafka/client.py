@@ -21,9 +21,10 @@ from orka_memory_kafka.settings import KafkaSettings
 Partition = tuple[str, int]  # (topic, partition)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OutMessage:
-    """A message to produce. ``timestamp_ms`` None lets the producer stamp it."""
+    """A message to produce. ``timestamp_ms`` None lets the producer stamp it. Not frozen: one is made per record
+    on the writer's hot path, and a frozen dataclass sets each field through ``object.__setattr__``."""
 
     topic: str
     key: bytes | None
@@ -52,9 +53,10 @@ class TopicInfo:
 
 
 class Producer(Protocol):
-    def send(self, messages: Sequence[OutMessage]) -> list[tuple[int, int]]:
-        """Produce ``messages`` and wait until every one is acknowledged; returns (partition, offset) of each, in
-        order. Raises ``BackendUnavailable`` when any is not."""
+    def send(self, messages: Sequence[OutMessage], positions: int = 0) -> list[tuple[int, int]]:
+        """Produce ``messages`` and wait until every one is acknowledged; returns (partition, offset) of the first
+        ``positions`` of them, in order (asking for fewer spares a delivery callback per message). Raises
+        ``BackendUnavailable`` when any message is not acknowledged."""
         ...
 
     def close(self) -> None: ...

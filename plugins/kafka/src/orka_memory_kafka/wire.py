@@ -7,6 +7,7 @@ timestamp, and the indexed fields as UTF-8 headers, so consumers filter and rout
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -21,13 +22,15 @@ RECORD_HEADERS = ("id", "schema_version", "log_type", "event_type", "agent_id", 
 INDEX_FIELDS = ("created_at", "memory_type", "category", "importance", "raw_size")
 OPTIONAL_INDEX_FIELDS = ("expires_at", "namespace", "session")
 _SCHEMA = str(SCHEMA_VERSION).encode()
+_index_values = attrgetter(*INDEX_FIELDS)
+_optional_index_values = attrgetter(*OPTIONAL_INDEX_FIELDS)
 
 
 def record_message(topic: str, record: EncodedRecord) -> OutMessage:
-    index = {name: getattr(record, name) for name in INDEX_FIELDS}
-    for name in OPTIONAL_INDEX_FIELDS:
-        if getattr(record, name) is not None:
-            index[name] = getattr(record, name)
+    index = dict(zip(INDEX_FIELDS, _index_values(record), strict=True))
+    for name, value in zip(OPTIONAL_INDEX_FIELDS, _optional_index_values(record), strict=True):
+        if value is not None:
+            index[name] = value
     headers = [
         ("id", record.id.encode()),
         ("schema_version", _SCHEMA),
