@@ -33,6 +33,20 @@ def test_threshold_and_reference_shape() -> None:
     assert found == {digest: _canonical(large)}
 
 
+def test_the_input_is_never_changed_and_only_the_path_to_a_blob_is_copied() -> None:
+    """The in-process trace shares the logged value with the writer, so extraction must not change it."""
+    large, untouched = _dict_of_size(300), {"n": [1, 2]}
+    value = {"outputs": [{"answer": large}], "other": untouched}
+    before = json.dumps(value)
+    out = extract_blobs(value, 200, {})
+    assert json.dumps(value) == before
+    assert out is not value and out["outputs"] is not value["outputs"]
+    assert out["other"] is untouched
+    assert out["outputs"][0]["_type"] == BLOB_REFERENCE  # the first qualifying dict from the top is replaced whole
+    plain = {"a": {"b": [1, 2]}, "c": "text"}
+    assert extract_blobs(plain, 200, {}) is plain
+
+
 def test_root_is_never_replaced_and_key_order_is_restored() -> None:
     value = {"z": 1, "a": "y" * 300}
     found: dict[str, bytes] = {}

@@ -47,10 +47,8 @@ def extract_blobs(value: Any, threshold: int, found: dict[str, bytes]) -> Any:
     records becomes a blob. ``value`` is never changed; containers on the way to a replaced dict are copied, and
     the others are returned as they are (the in-process trace shares them).
     """
-    if type(value) is dict:
+    if type(value) is dict or type(value) is list:
         return _dedup_children(value, threshold, found)
-    if type(value) is list:
-        return _dedup_items(value, threshold, found)
     return value
 
 
@@ -65,33 +63,23 @@ def _dedup_node(value: Any, threshold: int, found: dict[str, bytes]) -> Any:
         found[digest] = encoded
         return {"ref": digest, "_type": BLOB_REFERENCE, "_original_keys": list(value)}
     if type(value) is list:
-        return _dedup_items(value, threshold, found)
+        return _dedup_children(value, threshold, found)
     return value
 
 
-def _dedup_children(value: dict[str, Any], threshold: int, found: dict[str, bytes]) -> dict[str, Any]:
-    copy: dict[str, Any] | None = None
-    for key, item in value.items():
+def _dedup_children(value: dict[str, Any] | list[Any], threshold: int, found: dict[str, bytes]) -> Any:
+    """``value`` (a dict or a list) with its children deduplicated: the same object when no child changed, else a
+    copy (the in-process trace shares ``value``)."""
+    copy: Any = None
+    children = value.items() if type(value) is dict else enumerate(value)
+    for key, item in children:
         kind = type(item)
         if kind is dict or kind is list:
             replaced = _dedup_node(item, threshold, found)
             if replaced is not item:
                 if copy is None:
-                    copy = dict(value)
+                    copy = dict(value) if type(value) is dict else list(value)
                 copy[key] = replaced
-    return value if copy is None else copy
-
-
-def _dedup_items(value: list[Any], threshold: int, found: dict[str, bytes]) -> list[Any]:
-    copy: list[Any] | None = None
-    for index, item in enumerate(value):
-        kind = type(item)
-        if kind is dict or kind is list:
-            replaced = _dedup_node(item, threshold, found)
-            if replaced is not item:
-                if copy is None:
-                    copy = list(value)
-                copy[index] = replaced
     return value if copy is None else copy
 
 
