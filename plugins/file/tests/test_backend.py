@@ -191,6 +191,17 @@ def test_replayed_batch_is_stored_once_and_counters_do_not_change(
     assert_stats_true(backend)
 
 
+def test_a_batch_larger_than_one_statement_allows_is_stored_whole(backend: FileBackend, record: MakeRecord) -> None:
+    """A batch goes in with as few multi-row INSERTs as SQLite's parameter limit allows; here a limit of 100
+    parameters (5 rows a statement) splits 23 records into 5 statements, one of them replayed."""
+    backend._connection().setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 100)
+    backend.append([record(f"r{index:02}") for index in range(3)], [])
+    backend.append([record(f"r{index:02}") for index in range(23)], [])
+    assert ids(backend.recent(30, now_ms=NOW)) == [f"r{index:02}" for index in reversed(range(23))]
+    assert backend.stats(now_ms=NOW).events == 23
+    assert_stats_true(backend)
+
+
 def test_deleted_memory_leaves_the_text_index(backend: FileBackend, memory: MakeRecord) -> None:
     """seq values are reused after the newest row is deleted, so a stale index entry would attach the old text to
     the next record."""
