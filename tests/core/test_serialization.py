@@ -5,10 +5,12 @@ import dataclasses
 import datetime
 import decimal
 import enum
+import gc
 import math
 import pathlib
 import types
 import uuid
+import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -523,3 +525,20 @@ def test_output_is_plain_json_and_a_fixpoint(value: Any) -> None:
     assert_plain(out)
     assert orjson.loads(orjson.dumps(out)) == out
     assert to_jsonable(out) == out
+
+
+def test_the_fast_path_leaves_nothing_behind_when_it_gives_up() -> None:
+    """Values outside the fast path fall back to the full converter; doing so a thousand times must not keep the
+    frames (and the payloads in them) of earlier calls alive."""
+
+    class Payload(dict):  # a dict subclass: not plain, so every call falls back
+        pass
+
+    first = Payload(when=datetime.date(2020, 1, 1))
+    alive = weakref.ref(first)
+    assert to_jsonable(first) == {"when": "2020-01-01"}
+    del first
+    for _ in range(1000):
+        to_jsonable(Payload(when=datetime.date(2020, 1, 1)))
+    gc.collect()
+    assert alive() is None

@@ -92,10 +92,10 @@ def to_jsonable(value: Any, *, hook: SerializeHook | None = None, max_depth: int
 
 
 class _NotPlain(Exception):
-    """Raised by ``_plain_copy`` at the first value its fast path does not cover."""
+    """Raised by ``_plain_copy`` at the first value its fast path does not cover; raised as a new instance each time,
+    since a shared one would chain every traceback (and the frames it holds) onto the last."""
 
 
-_NOT_PLAIN = _NotPlain()
 _INF = math.inf
 
 
@@ -109,13 +109,13 @@ def _plain_copy(v: Any, depth: int, limit: int) -> Any:
     t = type(v)
     if t is dict or t is list:
         if depth > limit:
-            raise _NOT_PLAIN
+            raise _NotPlain
         depth += 1
         if t is dict:
             out: dict[str, Any] = {}
             for key, item in v.items():
                 if type(key) is not str or not key.isascii():
-                    raise _NOT_PLAIN
+                    raise _NotPlain
                 # ASCII text, the most frequent value, without a call
                 out[key] = item if type(item) is str and item.isascii() else _plain_item(item, depth, limit)
             return out
@@ -138,7 +138,7 @@ def _plain_item(v: Any, depth: int, limit: int) -> Any:
             return v
     elif t is bool or v is None:
         return v
-    raise _NOT_PLAIN
+    raise _NotPlain
 
 
 class _Converter:
