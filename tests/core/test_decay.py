@@ -1,6 +1,9 @@
 """The one decay model: importance formula, memory types, expiry, presets, partial configs."""
 
+from pathlib import Path
+
 import pytest
+from orka_memory import create_memory_logger
 from orka_memory.decay import HOUR_MS, DecayConfig, DecayPolicy, preset_overrides
 from orka_memory.logger import effective_decay
 from orka_memory.settings import CoreSettings
@@ -72,3 +75,13 @@ def test_partial_decay_config_merges_one_level_deep() -> None:
     assert config.enabled and config.default_short_term_hours == 4 and config.default_long_term_hours == 24
     assert config.importance_rules.base_score == 0.3
     assert config.importance_rules.event_type_boosts["write"] == 0.3  # kept from the defaults
+
+
+def test_agent_and_event_of_any_type_are_classified_as_their_text(tmp_path: Path) -> None:
+    """The rules' outcomes are memoized by agent and event type, so log() hands them over as text."""
+    with create_memory_logger("file", path=str(tmp_path / "m.db"), spool_dir=str(tmp_path / "spool")) as memory:
+        memory.log(["memory", "agent"], {"kind": "write"}, {"result": 1}, run_id="r")  # type: ignore[arg-type]
+        memory.flush()
+        [event] = memory.trace("r")
+    assert event["agent_id"] == "['memory', 'agent']" and event["event_type"] == "{'kind': 'write'}"
+    assert event["importance"] == pytest.approx(0.5 + 0.2 + 0.1)  # "memory" is a substring of the agent's text

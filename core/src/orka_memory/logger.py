@@ -181,6 +181,7 @@ class MemoryLogger:
             raise ValueError("agent_id is required: pass the id of the agent or node that produced this event")
         if log_type not in ("log", "memory"):
             raise ValueError(f"log_type must be 'log' or 'memory', not {log_type!r}")
+        agent_id, event_type = str(agent_id), str(event_type)
         created = now_ms()
         payload = to_jsonable(payload, hook=self._serialize_hook)
         previous = to_jsonable(previous_outputs, hook=self._serialize_hook) if previous_outputs else None
@@ -203,8 +204,8 @@ class MemoryLogger:
             MemoryRecord(  # positional, in field order: 19 keyword arguments would cost 1.3 µs more per call
                 new_record_id(created),
                 log_type,
-                str(agent_id),
-                str(event_type),
+                agent_id,
+                event_type,
                 created,
                 run_id,
                 step,

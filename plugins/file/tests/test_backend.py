@@ -19,7 +19,7 @@ from orka_memory.backend import (
 )
 from orka_memory_file import FileBackend, FileSettings, __version__, queries
 from orka_memory_file import plugin as file_plugin
-from orka_memory_file.backend import ITER_BATCH, _now_ms, filter_conditions, fts_query
+from orka_memory_file.backend import ITER_BATCH, _now_ms, filter_conditions, fts_query, statement_sizes
 from pydantic import ValidationError
 
 MakeRecord = Callable[..., EncodedRecord]
@@ -200,6 +200,14 @@ def test_a_batch_larger_than_one_statement_allows_is_stored_whole(backend: FileB
     assert ids(backend.recent(30, now_ms=NOW)) == [f"r{index:02}" for index in reversed(range(23))]
     assert backend.stats(now_ms=NOW).events == 23
     assert_stats_true(backend)
+
+
+def test_statement_sizes_cover_a_batch_with_few_distinct_statements() -> None:
+    assert statement_sizes(500, 500) == [500]
+    assert statement_sizes(1234, 500) == [500, 500, 128, 64, 32, 8, 2]
+    assert statement_sizes(0, 500) == []
+    distinct = {size for count in range(1, 1501) for size in statement_sizes(count, 500)}
+    assert len(distinct) <= 10 and sum(statement_sizes(1499, 500)) == 1499
 
 
 def test_deleted_memory_leaves_the_text_index(backend: FileBackend, memory: MakeRecord) -> None:

@@ -194,14 +194,27 @@ def _tallies(records: Sequence[EncodedRecord]) -> list[tuple[str, str, int, int,
 
 
 def _insert_records(connection: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> int:
-    """Insert ``rows`` with as few statements as SQLite's parameter limit allows; returns how many were new."""
-    per_statement = min(INSERT_ROWS_MAX, connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // _RECORD_WIDTH)
-    inserted = 0
-    for start in range(0, len(rows), per_statement):
-        chunk = rows[start : start + per_statement]
-        parameters = list(itertools.chain.from_iterable(chunk))
-        inserted += connection.execute(queries.insert_records(len(chunk)), parameters).rowcount
+    """Insert ``rows`` with few statements, within SQLite's parameter limit; returns how many were new."""
+    largest = min(INSERT_ROWS_MAX, connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // _RECORD_WIDTH)
+    inserted, start = 0, 0
+    for size in statement_sizes(len(rows), largest):
+        parameters = list(itertools.chain.from_iterable(rows[start : start + size]))
+        inserted += connection.execute(queries.insert_records(size), parameters).rowcount
+        start += size
     return inserted
+
+
+def statement_sizes(count: int, largest: int) -> list[int]:
+    """How many rows each INSERT of a ``count``-row batch takes: ``largest`` while that many are left, then powers
+    of two. So a connection prepares (and caches) at most a dozen INSERT statements, whatever the batch sizes: a
+    prepared 500-row INSERT is large, and sqlite3 keeps up to 128 statements per connection."""
+    sizes = [largest] * (count // largest)
+    rest = count % largest
+    while rest:
+        size = 1 << (rest.bit_length() - 1)
+        sizes.append(size)
+        rest -= size
+    return sizes
 
 
 def _record(row: Sequence[Any]) -> EncodedRecord:

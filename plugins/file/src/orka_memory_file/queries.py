@@ -24,7 +24,7 @@ _RECORD = ", ".join(RECORD_COLUMNS)
 _ROW_MARKS = f"({', '.join('?' * len(RECORD_COLUMNS))})"
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=16)
 def insert_records(rows: int) -> str:
     """INSERT of ``rows`` records in one statement (one parameter per column, row after row)."""
     return f"INSERT INTO records ({_RECORD}) VALUES {', '.join([_ROW_MARKS] * rows)} ON CONFLICT (id) DO NOTHING"
