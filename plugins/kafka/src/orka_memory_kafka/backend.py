@@ -221,12 +221,11 @@ class KafkaBackend:
 
     # -- clients -----------------------------------------------------------------------------------------------
 
-    def _send(self, messages: Sequence[OutMessage], positions: int) -> list[tuple[int, int]]:
-        """Produce and wait for every acknowledgement; returns (partition, offset) of the first ``positions``
-        messages. After a failure the producer is dropped (its idempotence state may be stale, say after a broker
-        restart); the next call first checks that a broker accepts connections (failing at once while none does, so
-        the writer spools without waiting) and that the topics exist (a broker may have come back without its
-        data)."""
+    def _send(self, messages: Sequence[OutMessage]) -> list[tuple[int, int]]:
+        """Produce and wait for every acknowledgement. After a failure the producer is dropped (its idempotence
+        state may be stale, say after a broker restart); the next call first checks that a broker accepts
+        connections (failing at once while none does, so the writer spools without waiting) and that the topics
+        exist (a broker may have come back without its data)."""
         with self._send_lock:
             if self._producer is None:
                 probe(self.settings)
@@ -234,7 +233,7 @@ class KafkaBackend:
                     ensure_topics(self._admin, self._specs, self.settings)
                 self._producer = self.library.producer(self.settings)
             try:
-                return self._producer.send(messages, positions)
+                return self._producer.send(messages)
             except BackendUnavailable:
                 self._producer.close()
                 self._producer = None
@@ -281,9 +280,9 @@ class KafkaBackend:
             *(wire.record_message(self.layout.event_topic(record.memory_type), record) for record in records),
             wire.state_message(self.layout.state, f"tally/{self._writer_id}", tally),
         ]
-        acknowledged = self._send(messages, len(blob_messages))
+        acknowledged = self._send(messages)
         self._tally = tally
-        prepared.blobs.remember_sent(list(zip(blob_messages, acknowledged, strict=True)))
+        prepared.blobs.remember_sent(list(zip(blob_messages, acknowledged[: len(blob_messages)], strict=True)))
         if prepared.recent is not None:
             prepared.recent.add(records)
 
@@ -348,8 +347,7 @@ class KafkaBackend:
         report.blobs += len(expired_blobs)
         if not dry_run:
             tombstones = [wire.tombstone(self.layout.blobs, key) for key in expired_blobs]
-            sent = [*tombstones, *updates]
-            acknowledged = self._send(sent, len(sent)) if sent else []
+            acknowledged = self._send([*tombstones, *updates]) if tombstones or updates else []
             prepared.blobs.remember_sent(list(zip(tombstones, acknowledged[: len(tombstones)], strict=True)))
             prepared.state.remember_sent(list(zip(updates, acknowledged[len(tombstones) :], strict=True)))
         return report

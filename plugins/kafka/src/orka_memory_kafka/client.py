@@ -53,10 +53,9 @@ class TopicInfo:
 
 
 class Producer(Protocol):
-    def send(self, messages: Sequence[OutMessage], positions: int = 0) -> list[tuple[int, int]]:
-        """Produce ``messages`` and wait until every one is acknowledged; returns (partition, offset) of the first
-        ``positions`` of them, in order (asking for fewer spares a delivery callback per message). Raises
-        ``BackendUnavailable`` when any message is not acknowledged."""
+    def send(self, messages: Sequence[OutMessage]) -> list[tuple[int, int]]:
+        """Produce ``messages`` and wait until every one is acknowledged; returns (partition, offset) of each, in
+        order. Raises ``BackendUnavailable`` when any is not."""
         ...
 
     def close(self) -> None: ...

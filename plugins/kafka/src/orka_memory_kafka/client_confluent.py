@@ -61,31 +61,26 @@ class ConfluentProducer:
         self.settings = settings
         self._producer = Producer(producer_config(settings))
 
-    def send(self, messages: Sequence[OutMessage], positions: int = 0) -> list[tuple[int, int]]:
-        found: list[tuple[int, int]] = [(-1, -1)] * positions
+    def send(self, messages: Sequence[OutMessage]) -> list[tuple[int, int]]:
+        results: list[tuple[int, int] | None] = [None] * len(messages)
         errors: list[KafkaError] = []
 
-        def failed(error: KafkaError | None, message: Message) -> None:
-            if error is not None:
-                errors.append(error)
-
-        def position(index: int) -> Any:
+        def delivered(index: int) -> Any:
             def report(error: KafkaError | None, message: Message) -> None:
                 if error is not None:
                     errors.append(error)
                 else:
-                    found[index] = (message.partition(), message.offset())
+                    results[index] = (message.partition(), message.offset())
 
             return report
 
-        # A closure only for the messages whose position is wanted; one shared callback checks the others.
         for index, m in enumerate(messages):
-            self._produce(m, position(index) if index < positions else failed)
+            self._produce(m, delivered(index))
         remaining = self._producer.flush(self.settings.delivery_timeout_ms / 1000 + 1)
         if errors or remaining:
             self._producer.purge()  # nothing of a failed batch may be delivered later behind a replay
             raise _unavailable(self.settings, errors[0] if errors else f"{remaining} messages not acknowledged")
-        return found
+        return [result for result in results if result is not None]
 
     def _produce(self, m: OutMessage, on_delivery: Any) -> None:
         options: dict[str, Any] = {"key": m.key, "value": m.value, "headers": m.headers, "on_delivery": on_delivery}

@@ -62,17 +62,17 @@ class KafkaPythonProducer:
         except KafkaError as error:
             raise _unavailable(settings, error) from error
 
-    def send(self, messages: Sequence[OutMessage], positions: int = 0) -> list[tuple[int, int]]:
+    def send(self, messages: Sequence[OutMessage]) -> list[tuple[int, int]]:
         try:
             futures = [
                 self._producer.send(m.topic, value=m.value, key=m.key, headers=m.headers, timestamp_ms=m.timestamp_ms)
                 for m in messages
             ]
             self._producer.flush(timeout=self.settings.delivery_timeout_ms / 1000 + 1)
-            results = [future.get(timeout=0) for future in futures]  # raises for any message not acknowledged
+            results = [future.get(timeout=0) for future in futures]
         except KafkaError as error:
             raise _unavailable(self.settings, error) from error
-        return [(metadata.partition, metadata.offset) for metadata in results[:positions]]
+        return [(metadata.partition, metadata.offset) for metadata in results]
 
     def close(self) -> None:
         self._producer.close(timeout=1)
