@@ -32,22 +32,21 @@ def insert_records(rows: int) -> str:
 
 # Counting a batch's records (see schema.py): its own sums when every row was new, else the ``?`` rows it inserted,
 # which are the newest: each new rowid is one above the largest, and nothing else writes inside the transaction.
-ADD_RECORD_TALLIES = """
-    INSERT INTO tallies VALUES ('record', ?, ?, ?, ?, ?)
+_ADD_TO_TALLY = """
     ON CONFLICT (kind, log_type, memory_type) DO UPDATE SET
         rows = rows + excluded.rows,
         raw_bytes = raw_bytes + excluded.raw_bytes,
         stored_bytes = stored_bytes + excluded.stored_bytes
 """
-TALLY_NEWEST_RECORDS = """
+ADD_RECORD_TALLIES = "INSERT INTO tallies VALUES ('record', ?, ?, ?, ?, ?)" + _ADD_TO_TALLY
+TALLY_NEWEST_RECORDS = (
+    """
     INSERT INTO tallies
     SELECT 'record', log_type, memory_type, count(*), sum(raw_size), sum(length(body))
     FROM records WHERE seq > (SELECT max(seq) FROM records) - ?1 GROUP BY log_type, memory_type
-    ON CONFLICT (kind, log_type, memory_type) DO UPDATE SET
-        rows = rows + excluded.rows,
-        raw_bytes = raw_bytes + excluded.raw_bytes,
-        stored_bytes = stored_bytes + excluded.stored_bytes
-"""
+    """
+    + _ADD_TO_TALLY
+)
 # A stored blob keeps its body; its expiry becomes the later of both, NULL (never) winning over any time.
 UPSERT_BLOB = f"""
     INSERT INTO blobs ({", ".join(BLOB_COLUMNS)}) VALUES ({", ".join("?" * len(BLOB_COLUMNS))})

@@ -1,14 +1,14 @@
 """The database layout of the file backend: tables, indexes and the triggers that keep derived data in sync.
 
-Derived data (the full-text index and the ``tallies`` behind ``stats``) is maintained by SQL in the same
-transaction, not by the Python code, so it cannot drift from the rows it describes: triggers fire for exactly the
-rows a statement really inserted or deleted (``ON CONFLICT DO NOTHING`` skips, blob upserts that only extend an
-expiry, cascades from ``cleanup``). One exception, for speed: the records a batch inserts are counted once per
-batch, in the batch's transaction (a trigger per row cost 3.5 µs per event, a fifth of the backend's time). When the
-INSERT reports every row new, the batch's own sums are added (``queries.ADD_RECORD_TALLIES``); otherwise (a replay
-that was partly stored) one statement counts the newest rows, as many as were inserted
-(``queries.TALLY_NEWEST_RECORDS``): exactly the batch's new rows, since the write lock is held and each new rowid is
-one above the largest.
+Derived data (the full-text index and the ``tallies`` behind ``stats``) is maintained by triggers, not by the
+Python code, so it cannot drift from the rows it describes: a trigger fires for exactly the rows a statement
+really inserted or deleted (``ON CONFLICT DO NOTHING`` skips, blob upserts that only extend an expiry, cascades
+from ``cleanup``) and runs inside the same transaction. One exception, for speed: the records a batch inserts are
+counted once per batch, in the batch's transaction (a trigger per row cost 3.5 µs per event, a fifth of the
+backend's time). When the INSERT reports every row new, the backend adds the sums of the rows it has just bound
+(``queries.ADD_RECORD_TALLIES``); otherwise (a replay that was partly stored) one statement counts the newest rows,
+as many as were inserted (``queries.TALLY_NEWEST_RECORDS``): exactly the batch's new rows, since the write lock is
+held and each new rowid is one above the largest.
 
 The file identifies itself with ``PRAGMA application_id`` (so a foreign SQLite database is told apart from an
 empty one) and versions its layout with ``PRAGMA user_version``.
