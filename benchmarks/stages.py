@@ -25,7 +25,6 @@ from core_target import CoreTarget
 from measure import build_record, warm_up
 from orka_memory.batchqueue import BatchQueue
 from orka_memory.blobs import extract_blobs
-from orka_memory.encoding import DEDUP_FIELDS
 from orka_memory.logger import MemoryLogger
 from orka_memory.plugins import get_plugin_manager
 from orka_memory.record import MemoryRecord, new_record_id, now_ms
@@ -88,14 +87,7 @@ def writer_stages(memory: MemoryLogger) -> dict[str, Callable[[Sequence[MemoryRe
     codec, threshold = encoder.codec, encoder.compress_threshold
 
     def extract(records: Sequence[MemoryRecord]) -> list[dict[str, Any]]:
-        documents = []
-        for record in records:
-            document = record.to_document()
-            for name in DEDUP_FIELDS:
-                if name in document:
-                    document[name] = extract_blobs(document[name], encoder.blob_threshold, {})
-            documents.append(document)
-        return documents
+        return [encoder.document(record, {}) for record in records]
 
     def encode_batch(records: Sequence[MemoryRecord]) -> object:
         encoded, blobs, _ = encoder.encode_batch(records)

@@ -65,7 +65,7 @@ class RecordEncoder:
         logical_bytes = 0
         for record in records:
             found: dict[str, bytes] = {}
-            raw = orjson.dumps(self._document(record, found))
+            raw = orjson.dumps(self.document(record, found))
             raws.append(raw)
             logical_bytes += len(orjson.dumps(record.to_document())) if found else len(raw)
             for digest, canonical in found.items():
@@ -119,7 +119,7 @@ class RecordEncoder:
                 )
         return vectors
 
-    def _document(self, record: MemoryRecord, found_blobs: dict[str, bytes]) -> dict[str, Any]:
+    def document(self, record: MemoryRecord, found_blobs: dict[str, bytes]) -> dict[str, Any]:
         """The record's document with its shared sub-objects replaced by references (added to ``found_blobs``)."""
         document = record.to_document()
         if self.dedup:
