@@ -58,13 +58,10 @@ class CodecRegistry:
                 "install the plugin that provides it to read this data"
             ) from None
 
-    def encode(self, data: bytes, *, codec: Codec, threshold: int) -> tuple[str, bytes]:
-        """Compress ``data`` with ``codec`` when it is at least ``threshold`` bytes and compression pays off."""
-        return self.encode_many([data], codec=codec, threshold=threshold)[0]
-
     def encode_many(self, items: Sequence[bytes], *, codec: Codec, threshold: int) -> list[tuple[str, bytes]]:
-        """``encode`` of every item, compressing all that qualify in one ``compress_many`` call where the codec
-        has one: (codec name, bytes) per item, in order."""
+        """(codec name, bytes) per item, in order: an item is compressed with ``codec`` when it is at least
+        ``threshold`` bytes and compression pays off. Every item that qualifies goes into one ``compress_many``
+        call where the codec has one."""
         out = [("none", data) for data in items]
         if codec.name == "none":
             return out
