@@ -2,8 +2,13 @@
 
 import hashlib
 import json
+from collections.abc import Callable, Collection
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
+import pytest
+from orka_memory import create_memory_logger, encoding
 from orka_memory.blobs import BLOB_REFERENCE, DEFAULT_THRESHOLD, canonical_json, extract_blobs, resolve_references
 from orka_memory.codecs import CodecRegistry
 from orka_memory.encoding import RecordEncoder
@@ -109,3 +114,31 @@ def test_a_blob_repeated_in_one_batch_is_encoded_once_with_the_latest_expiry() -
     assert all(encoder.decode_document(item)["payload"]["out"]["ref"] == blob.hash for item in encoded)
     never = replace(records[0], id="r9", expires_at=None)
     assert encoder.encode_batch([*records, never])[1][0].expires_at is None
+
+
+def test_reads_look_for_references_only_in_records_that_mention_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decoding walks only the documents whose JSON mentions a reference (the walk costs more than decompressing),
+    asks the store for the blobs of those, and decodes a record that only mentions the word unchanged."""
+    walked: list[list[Any]] = []
+
+    def counting_resolve(values: list[Any], fetch: Callable[[Collection[str]], dict[str, Any]]) -> list[Any]:
+        walked.append(values)
+        return resolve_references(values, fetch)
+
+    monkeypatch.setattr(encoding, "resolve_references", counting_resolve)
+    shared = {"response": "the same long agent output " * 20}
+    mention = {"note": f"a {BLOB_REFERENCE} is a dict", "_type": BLOB_REFERENCE}
+    with create_memory_logger("file", path=str(tmp_path / "store.db"), spool_dir=str(tmp_path / "spool")) as memory:
+        memory.log("a", "plain", {"answer": 42}, run_id="plain")
+        memory.log("a", "plain", {"answer": 43}, run_id="plain")
+        memory.log("a", "mention", mention, run_id="mention")
+        memory.log("a", "shared", {"out": shared}, run_id="shared")
+        memory.flush()
+        assert [event["payload"] for event in memory.trace("plain")] == [{"answer": 42}, {"answer": 43}]
+        assert walked == []
+        assert [event["payload"] for event in memory.trace("mention")] == [mention]
+        assert [event["payload"] for event in memory.trace("shared")] == [{"out": shared}]
+        assert [len(values) for values in walked] == [1, 1]
+        assert walked[1][0]["payload"]["out"]["ref"] == hashlib.sha256(canonical_json(shared)).hexdigest()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 
-from orka_memory.record import SCHEMA_VERSION, MemoryRecord
+import pytest
+from orka_memory.record import SCHEMA_VERSION, MemoryRecord, iso_from_ms
 
 
 def full_record() -> MemoryRecord:
@@ -61,3 +63,24 @@ def test_falsy_values_other_than_empty_dicts_are_kept() -> None:
     record = MemoryRecord(id="2" * 32, log_type="log", agent_id="a", event_type="e", created_at=1, step=0, payload=[])
     document = record.to_document()
     assert document["step"] == 0 and document["payload"] == []
+
+
+def test_a_document_read_back_gets_its_defaults_and_ignores_unknown_keys() -> None:
+    document = {"id": "3" * 32, "log_type": "log", "agent_id": "a", "event_type": "e", "created_at": 1, "new": 1}
+    first, second = MemoryRecord.from_document(document), MemoryRecord.from_document(document)
+    assert first == MemoryRecord(id="3" * 32, log_type="log", agent_id="a", event_type="e", created_at=1)
+    assert first.metadata == {} and first.metadata is not second.metadata  # a dict of its own, as a new record's
+
+
+def test_a_document_without_a_required_field_is_refused_by_name() -> None:
+    with pytest.raises(TypeError, match="agent_id"):
+        MemoryRecord.from_document({"id": "4" * 32, "log_type": "log", "event_type": "e", "created_at": 1})
+
+
+@pytest.mark.parametrize(
+    "epoch_ms",
+    [0, 1, 999, 1_000, -1, -999, -1_001, 1_700_000_000_123, 1_700_000_000_999, 4_102_444_800_000, 253_402_300_799_999],
+)
+def test_times_are_iso_8601_utc_to_the_exact_millisecond(epoch_ms: int) -> None:
+    exact = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=epoch_ms)
+    assert iso_from_ms(epoch_ms) == exact.isoformat(timespec="milliseconds")

@@ -20,6 +20,9 @@ from typing import Any
 import orjson
 
 BLOB_REFERENCE = "blob_reference"
+# Bytes every JSON text holding a reference contains, however it is spaced (JSON encoders do not escape plain ASCII
+# letters): readers skip the walk for a document without them. Text that merely mentions them costs only the walk.
+BLOB_REFERENCE_MARK = BLOB_REFERENCE.encode()
 MISSING_BLOB_REFERENCE = "missing_blob_reference"
 DEFAULT_THRESHOLD = 200
 

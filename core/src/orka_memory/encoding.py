@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from orka_memory.backend import Blob, EncodedRecord, Store
-from orka_memory.blobs import extract_blobs, resolve_references
+from orka_memory.blobs import BLOB_REFERENCE_MARK, extract_blobs, resolve_references
 from orka_memory.codecs import Codec, CodecRegistry
 from orka_memory.embedders import Embedder
 from orka_memory.record import MemoryRecord
@@ -182,19 +182,28 @@ class RecordEncoder:
         return orjson.loads(self.codecs.decode(blob.codec, blob.body))
 
     def decode(self, encoded: Sequence[EncodedRecord], store: Store, *, resolve: bool = True) -> list[MemoryRecord]:
-        """Decode a batch of records, resolving blob references with one ``get_blobs`` call per nesting level."""
-        documents = [self.decode_document(item) for item in encoded]
-        if resolve and self.dedup_may_apply(documents):
-            documents = resolve_references(documents, lambda hashes: self.fetch_blobs(store, hashes))
+        """Decode a batch of records, resolving blob references with one ``get_blobs`` call per nesting level.
+
+        Only documents whose JSON mentions a reference are searched for them: walking every payload in Python cost
+        more than decompressing it, and most records of a read hold none.
+        """
+        documents: list[dict[str, Any]] = []
+        referring: list[int] = []  # positions of the documents that may hold references
+        for item in encoded:
+            raw = self.codecs.decode(item.codec, item.body)
+            if BLOB_REFERENCE_MARK in raw:
+                referring.append(len(documents))
+            documents.append(orjson.loads(raw))
+        if resolve and referring:
+            resolved = resolve_references(
+                [documents[at] for at in referring], lambda hashes: self.fetch_blobs(store, hashes)
+            )
+            for at, document in zip(referring, resolved, strict=True):
+                documents[at] = document
         return [MemoryRecord.from_document(document) for document in documents]
 
     def fetch_blobs(self, store: Store, hashes: Collection[str]) -> dict[str, Any]:
         return {digest: self.decode_blob(blob) for digest, blob in store.get_blobs(hashes).items()}
-
-    @staticmethod
-    def dedup_may_apply(documents: list[dict[str, Any]]) -> bool:
-        """Cheap pre-check: only documents with a dedup field can hold references."""
-        return any(name in document for document in documents for name in DEDUP_FIELDS)
 
 
 def _later(first: int | None, second: int | None) -> int | None:

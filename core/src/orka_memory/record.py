@@ -7,6 +7,8 @@ adds the aliases OrKa's memory-logger API returns (``trace_id``, ``node_id``, ``
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import operator
 import os
 import threading
@@ -111,10 +113,18 @@ class MemoryRecord:
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> MemoryRecord:
-        """Rebuild a record from a stored document; unknown keys from newer writers are ignored."""
-        known = {name: doc[name] for name in _ALL_FIELDS if name in doc}
-        known.setdefault("metadata", {})
-        return cls(**known)
+        """Rebuild a record from a stored document; unknown keys from newer writers are ignored.
+
+        Every read builds one record per stored record, so the fields are looked up in one ``map`` and passed by
+        position; a document without a required field takes the keyword call, whose TypeError names it.
+        """
+        values = list(map(doc.get, _ALL_FIELDS, _DEFAULTS))
+        if _REQUIRED in values:
+            return cls(**{name: doc[name] for name in _ALL_FIELDS if name in doc})
+        record = cls(*values)
+        if record.metadata is None:  # left out of the document because it was empty
+            record.metadata = {}
+        return record
 
     def to_compat_dict(self) -> dict[str, Any]:
         """The dict OrKa's memory-logger API returns: the document plus its aliases.
@@ -133,6 +143,14 @@ class MemoryRecord:
 
 
 _ALL_FIELDS = tuple(name for name in MemoryRecord.__dataclass_fields__ if name != "vector")
+_REQUIRED = object()
+# What ``from_document`` takes for a field the document leaves out: its default (None for ``metadata``, whose
+# default is a new dict per record), or ``_REQUIRED``.
+_DEFAULTS = tuple(
+    _REQUIRED if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING else
+    None if f.default is dataclasses.MISSING else f.default
+    for f in dataclasses.fields(MemoryRecord) if f.name != "vector"
+)  # fmt: skip
 # The fields ``to_document`` writes only when they have a value (the others it writes always).
 _OPTIONAL_FIELDS = (
     "run_id",
@@ -151,4 +169,12 @@ _optional_values = operator.attrgetter(*_OPTIONAL_FIELDS)
 
 
 def iso_from_ms(epoch_ms: int) -> str:
-    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+    """ISO-8601 UTC with milliseconds (``2026-11-27T19:14:14.123+00:00``), as every compat dict shows a record's
+    times. The text of the whole second is cached: the records of one read are mostly seconds apart at most."""
+    seconds, millis = divmod(epoch_ms, 1000)
+    return f"{_iso_second(seconds)}.{millis:03d}+00:00"
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_second(epoch_seconds: int) -> str:
+    return datetime.fromtimestamp(epoch_seconds, tz=UTC).replace(tzinfo=None).isoformat()
