@@ -13,6 +13,7 @@ from .conftest import RedisServer
 
 EVENTS = 10_000
 STOP_AT, START_AT = 3_000, 6_000
+SPOOL_WAIT_SECONDS = 30  # the writer's retries take about a second; a loaded machine may need more
 
 
 def test_a_restart_mid_run_loses_and_duplicates_nothing(tmp_path: Path) -> None:
@@ -24,7 +25,11 @@ def test_a_restart_mid_run_loses_and_duplicates_nothing(tmp_path: Path) -> None:
                 if step == STOP_AT:
                     server.stop()
                 elif step == START_AT:
-                    time.sleep(1.5)  # long enough for the writer to give up on its retries and spool
+                    # Redis comes back only once the writer has given up its retries and spooled, however long
+                    # that takes on this machine: the replay is what this test is about.
+                    deadline = time.monotonic() + SPOOL_WAIT_SECONDS
+                    while memory.get_performance_metrics()["records_spooled"] == 0 and time.monotonic() < deadline:
+                        time.sleep(0.05)
                     server.start()
                 memory.log("agent", "step", {"step": step}, step=step, run_id="run-restart")
             memory.flush()
