@@ -57,4 +57,4 @@ def _mallopt() -> Callable[[int, int], int] | None:
         return None
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
-    return mallopt  # type: ignore[no-any-return]
+    return mallopt

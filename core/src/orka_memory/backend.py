@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -253,8 +253,12 @@ class Backend(Store, KeyValue, Query, Protocol):
     logger_class: ClassVar[type[MemoryLogger] | None]
 
     @classmethod
-    def open(cls, settings: Any) -> Self:
-        """Connect with this backend's settings section; raise ``BackendUnavailable`` naming where and why."""
+    def open(cls, settings: Any) -> Backend:
+        """Connect with this backend's settings section; raise ``BackendUnavailable`` naming where and why.
+
+        Usually returns an instance of ``cls``; a backend may hand over to another one instead (``redisstack``
+        returns a plain ``redis`` backend on a server without the search module), and the factory builds the
+        logger for whatever it returns."""
         ...
 
     def ping(self) -> None:

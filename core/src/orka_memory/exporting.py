@@ -115,8 +115,8 @@ def _open_binary(path: Path, mode: str) -> IO[bytes]:
     if path.suffix != ".zst":
         return raw
     if mode == "w":
-        return zstandard.ZstdCompressor(level=6).stream_writer(raw, closefd=True)  # type: ignore[return-value]
-    return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))  # type: ignore[arg-type]
+        return zstandard.ZstdCompressor(level=6).stream_writer(raw, closefd=True)
+    return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))
 
 
 def export_jsonl(logger: MemoryLogger, path: Path) -> int:
@@ -183,7 +183,7 @@ def record_from_export(document: dict[str, Any]) -> MemoryRecord:
     if "id" in document and "created_at" in document and "log_type" in document:
         return MemoryRecord.from_document(document)
     created = _epoch_ms(document.get("timestamp"))
-    metadata = document.get("metadata") if isinstance(document.get("metadata"), dict) else {}
+    metadata = document["metadata"] if isinstance(document.get("metadata"), dict) else {}
     log_type = document.get("log_type") or metadata.get("log_type") or "log"
     return MemoryRecord(
         id=new_record_id(created),
@@ -200,7 +200,7 @@ def record_from_export(document: dict[str, Any]) -> MemoryRecord:
         content=document.get("content"),
         metadata=metadata,
         importance=float(document.get("importance_score", document.get("importance", 0.5)) or 0.5),
-        memory_type=document.get("memory_type") if document.get("memory_type") == "long_term" else "short_term",
+        memory_type="long_term" if document.get("memory_type") == "long_term" else "short_term",
         category="stored" if log_type == "memory" else "log",
     )
 

@@ -213,9 +213,10 @@ def export(args: argparse.Namespace, console: Console) -> int:
         else:
             memory.save_to_file(path)
             records, kind = None, "envelope"
-    data = {"path": str(path.resolve()), "format": kind, "records": records, "bytes": path.stat().st_size}
+    size = path.stat().st_size
+    data = {"path": str(path.resolve()), "format": kind, "records": records, "bytes": size}
     counted = f"{records} records, " if records is not None else ""
-    console.emit(data, f"exported {counted}{render.human_bytes(data['bytes'])} to {data['path']}")
+    console.emit(data, f"exported {counted}{render.human_bytes(size)} to {data['path']}")
     return 0
 
 
@@ -232,12 +233,13 @@ def import_(args: argparse.Namespace, console: Console) -> int:
 def plugins(args: argparse.Namespace, console: Console) -> int:
     """Installed plugins with their versions and what they registered; backends with capabilities and health."""
     manager = get_plugin_manager()
+    registered = {info.name: [] if info.error else manager.registered_by(info.name) for info in manager.plugins}
     installed = [
         {
             "name": info.name,
             "distribution": info.distribution,
             "version": info.version,
-            "registered": [] if info.error else manager.registered_by(info.name),
+            "registered": registered[info.name],
             "error": info.error,
         }
         for info in manager.plugins
@@ -248,8 +250,8 @@ def plugins(args: argparse.Namespace, console: Console) -> int:
         for name, cls in sorted(manager.backends().items())
     ]
     plugin_rows = [
-        (p["name"], p["distribution"] or "-", p["version"] or "-", p["error"] or ", ".join(p["registered"]))
-        for p in installed
+        (info.name, info.distribution or "-", info.version or "-", info.error or ", ".join(registered[info.name]))
+        for info in manager.plugins
     ]
     backend_rows = [(b["name"], b["health"], b["detail"], ", ".join(b["capabilities"])) for b in backends]
     text = "\n\n".join(

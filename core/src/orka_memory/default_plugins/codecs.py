@@ -53,7 +53,7 @@ class ZstdCodec:
         if not items or not all(items):  # the batch API refuses empty inputs
             return [self.compress(item) for item in items]
         frames = self._compressor().multi_compress_to_buffer(list(items), threads=0)
-        return [frame.tobytes() for frame in frames]
+        return [frames[index].tobytes() for index in range(len(frames))]
 
     def decompress(self, data: bytes) -> bytes:
         return self._decompressor().decompress(data)

@@ -17,6 +17,7 @@ import re
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from typing import ClassVar
 
 from orka_memory.embedders import Embedder
 from orka_memory.hookspecs import hookimpl
@@ -31,7 +32,7 @@ WORD_WEIGHT, PAIR_WEIGHT, TRIGRAM_WEIGHT = 1.0, 0.5, 0.35
 class HashingEmbedder:
     """Hashed words, word pairs and character trigrams (see the module docstring)."""
 
-    name = "hashing"
+    name: ClassVar[str] = "hashing"
     identity = "hashing"
 
     def __init__(self, dimension: int = 256) -> None:

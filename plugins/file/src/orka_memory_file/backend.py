@@ -190,7 +190,7 @@ def _tallies(records: Sequence[EncodedRecord]) -> list[tuple[str, str, int, int,
         total[0] += 1
         total[1] += record.raw_size
         total[2] += len(record.body)
-    return [(log_type, memory_type, *total) for (log_type, memory_type), total in sums.items()]
+    return [(log_type, memory_type, rows, raw, stored) for (log_type, memory_type), (rows, raw, stored) in sums.items()]
 
 
 def _insert_records(connection: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
@@ -40,6 +40,16 @@ def _unavailable(settings: KafkaSettings, error: object) -> BackendUnavailable:
     return BackendUnavailable(f"Kafka at {settings.bootstrap_servers} (confluent-kafka): {error}")
 
 
+def _in_message(m: Message) -> InMessage:
+    """A consumed message without error: librdkafka always sets its topic, partition and offset, and gives keys,
+    values and header values as bytes (its type stubs allow None and str for messages of every kind)."""
+    _, timestamp = m.timestamp()
+    pairs = cast(list[tuple[str, bytes | None]], m.headers() or [])
+    headers = [(name, value or b"") for name, value in pairs]
+    topic, partition, offset = cast(str, m.topic()), cast(int, m.partition()), cast(int, m.offset())
+    return InMessage(topic, partition, offset, m.key(), m.value(), headers, timestamp)
+
+
 def producer_config(settings: KafkaSettings) -> dict[str, Any]:
     """librdkafka producer properties for ``settings`` (the benchmark's raw producer uses them too)."""
     return {
@@ -70,7 +80,7 @@ class ConfluentProducer:
                 if error is not None:
                     errors.append(error)
                 else:
-                    results[index] = (message.partition(), message.offset())
+                    results[index] = (cast(int, message.partition()), cast(int, message.offset()))
 
             return report
 
@@ -127,13 +137,12 @@ class ConfluentConsumer:
             raise _unavailable(self.settings, error) from error
         out = []
         for m in fetched:
-            if m.error() is not None:
-                if m.error().fatal():
-                    raise _unavailable(self.settings, m.error())
+            failure = m.error()
+            if failure is not None:
+                if failure.fatal():
+                    raise _unavailable(self.settings, failure)
                 continue
-            _, timestamp = m.timestamp()
-            headers = [(name, value or b"") for name, value in m.headers() or ()]
-            out.append(InMessage(m.topic(), m.partition(), m.offset(), m.key(), m.value(), headers, timestamp))
+            out.append(_in_message(m))
         return out
 
     def watermarks(self, partitions: Sequence[Partition]) -> dict[Partition, tuple[int, int]]:

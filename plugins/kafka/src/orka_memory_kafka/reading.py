@@ -75,7 +75,8 @@ def _advance(
 def partition_for_key(key: bytes, partitions: int) -> int:
     """The partition Kafka's default partitioner (murmur2, as in the Java client and kafka-python; librdkafka is
     configured to match) puts ``key`` in."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+    hashed: int = murmur2(key)
+    return (hashed & 0x7FFFFFFF) % partitions
 
 
 def stream(

@@ -22,7 +22,7 @@ import functools
 import heapq
 import math
 from collections.abc import Callable, Collection, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, ParamSpec, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, ParamSpec, Self, TypeVar, cast
 
 import orjson
 from orka_memory.backend import (
@@ -36,6 +36,7 @@ from orka_memory.backend import (
 )
 from orka_memory.record import MEMORY_TYPES
 from orka_memory.settings import mask_secret
+from redis.cluster import ClusterNode, RedisCluster
 from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 from orka_memory_redis import layout, search
@@ -50,6 +51,8 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 T = TypeVar("T")
+# The backend a ``_translated`` method belongs to: RedisBackend or a backend built on it (RedisStackBackend).
+B = TypeVar("B", bound="RedisBackend")
 
 MIN_SERVER_VERSION = (7, 0)  # PEXPIREAT ... GT, used to keep run indexes alive as long as their records
 PAGE = 1000  # ids per fetch call, entries per XRANGE page, runs per page when deleting their keys
@@ -59,10 +62,11 @@ CLEAR_BUDGET = 2000  # stored memories one clear call deletes
 FILTER_FIELDS = ("run_id", "agent_id", "memory_type", "namespace", "session", "category")
 
 
-def _translated(method: Callable[Concatenate[RedisBackend, P], T]) -> Callable[Concatenate[RedisBackend, P], T]:
-    """Re-raise redis-py errors of ``method`` as orka-memory errors naming the server (see ``translate``)."""
+def _translated(method: Callable[Concatenate[B, P], T]) -> Callable[Concatenate[B, P], T]:
+    """Re-raise redis-py errors of ``method`` as orka-memory errors naming the server (see ``translate``). Generic
+    in the backend class, so that the methods of a subclass keep their own ``self`` type."""
 
-    def call(self: RedisBackend, /, *args: P.args, **kwargs: P.kwargs) -> T:
+    def call(self: B, /, *args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return method(self, *args, **kwargs)
         except RedisError as error:
@@ -75,8 +79,14 @@ def _translated(method: Callable[Concatenate[RedisBackend, P], T]) -> Callable[C
     return call
 
 
-def _text(value: bytes | None) -> str | None:
-    return None if value is None else value.decode("utf-8", "replace")
+def _raw(reply: bytes | str) -> bytes:
+    """A string reply as the bytes it is. redis-py types string replies ``bytes | str`` (a client made with
+    ``decode_responses=True`` decodes them); ``connect`` never asks for that, so this backend's replies are bytes."""
+    return cast(bytes, reply)
+
+
+def _text(value: bytes | str | None) -> str | None:
+    return None if value is None else _raw(value).decode("utf-8", "replace")
 
 
 class _RunIndex:
@@ -267,7 +277,7 @@ class RedisBackend:
     def _delete_run_indexes(self, kind: str) -> None:
         """Delete the run index of ``kind`` of every run in the run registry, a page at a time."""
         start = 0
-        while runs := self.client.zrange(self.keys.runs, start, start + PAGE - 1):
+        while runs := cast("list[bytes]", self.client.zrange(self.keys.runs, start, start + PAGE - 1)):  # see _raw
 
             def build(pipeline: Any, runs: list[bytes] = runs) -> None:
                 for run_id in runs:
@@ -364,7 +374,7 @@ class RedisBackend:
 
     @_translated
     def _stream_suffixes(self) -> list[str]:
-        return sorted(suffix.decode() for suffix in self.client.smembers(self.keys.streams))
+        return sorted(_raw(suffix).decode() for suffix in self.client.smembers(self.keys.streams))
 
     def _iter_stream(self, suffix: str, now_ms: int) -> Iterator[EncodedRecord]:
         start = "-"
@@ -378,8 +388,10 @@ class RedisBackend:
             start = "(" + entries[-1][0].decode()
 
     @_translated
-    def _stream_page(self, key: str, start: str) -> list[Any]:
-        return list(self.client.xrange(key, start, "+", count=PAGE))
+    def _stream_page(self, key: str, start: str) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        """Up to ``PAGE`` entries from ``start`` on: (id, fields) pairs, in bytes (see ``_raw``). redis-py types the
+        reply as possibly None, which XRANGE never answers (an empty range is an empty list)."""
+        return list(cast("list[tuple[bytes, dict[bytes, bytes]]]", self.client.xrange(key, start, "+", count=PAGE)))
 
     def _iter_memories(self, now_ms: int) -> Iterator[EncodedRecord]:
         score, member = -math.inf, b""
@@ -393,7 +405,10 @@ class RedisBackend:
         present for the whole export is returned once even while others are added or deleted."""
         offset = 0
         while True:
-            page = self.client.zrangebyscore(self.keys.memories, score, "+inf", start=offset, num=PAGE, withscores=True)
+            page = cast(  # see _raw; with scores: (member, score) pairs
+                "list[tuple[bytes, float]]",
+                self.client.zrangebyscore(self.keys.memories, score, "+inf", start=offset, num=PAGE, withscores=True),
+            )
             after = [(m, s) for m, s in page if s > score or m > member]  # equal scores sort by member bytes
             if after or len(page) < PAGE:
                 return after
@@ -442,12 +457,12 @@ class RedisBackend:
     @_translated
     def hkeys(self, name: str) -> list[str]:
         """Field names, sorted (deterministic, as on every backend)."""
-        return sorted(field.decode() for field in self.client.hkeys(name))
+        return sorted(_raw(field).decode() for field in self.client.hkeys(name))
 
     @_translated
     def hgetall(self, name: str) -> dict[str, str]:
         """Fields and values, ordered by field name."""
-        fields = self.client.hgetall(name)
+        fields = cast("dict[bytes, bytes]", self.client.hgetall(name))  # see _raw
         return {key.decode(): value.decode() for key, value in sorted(fields.items())}
 
     @_translated
@@ -467,7 +482,7 @@ class RedisBackend:
     @_translated
     def smembers(self, name: str) -> list[str]:
         """Members, sorted (deterministic, as on every backend)."""
-        return sorted(member.decode() for member in self.client.smembers(name))
+        return sorted(_raw(member).decode() for member in self.client.smembers(name))
 
     @_translated
     def get(self, key: str) -> str | None:
@@ -495,16 +510,23 @@ class RedisBackend:
         if not self.settings.cluster:
             next_cursor, keys = self.client.scan(cursor=cursor, match=match, count=count)
             return int(next_cursor), self._visible(keys)
-        nodes = sorted(self.client.get_primaries(), key=lambda node: node.name)
+        client = self.client
+        assert isinstance(client, RedisCluster)  # connect makes a RedisCluster exactly when settings.cluster
+        primaries: Callable[[], list[ClusterNode]] = client.get_primaries  # unannotated in redis-py
+        nodes = sorted(primaries(), key=lambda node: node.name)
         node_cursor, index = divmod(cursor, len(nodes))
-        cursors, keys = self.client.scan(cursor=node_cursor, match=match, count=count, target_nodes=nodes[index])
+        # A cluster's SCAN answers a cursor per node, by node name, where redis-py's annotation says one cursor.
+        cursors, keys = cast(
+            "tuple[dict[str, int], list[bytes | str]]",
+            client.scan(cursor=node_cursor, match=match, count=count, target_nodes=nodes[index]),
+        )
         node_cursor = int(cursors[nodes[index].name])
         if node_cursor:
             return node_cursor * len(nodes) + index, self._visible(keys)
         return (index + 1 if index + 1 < len(nodes) else 0), self._visible(keys)
 
-    def _visible(self, keys: list[bytes]) -> list[str]:
-        return [name for key in keys if not self.keys.is_internal(name := key.decode())]
+    def _visible(self, keys: list[bytes | str]) -> list[str]:
+        return [name for key in keys if not self.keys.is_internal(name := _raw(key).decode())]
 
 
 def describe(settings: RedisSettings) -> str:

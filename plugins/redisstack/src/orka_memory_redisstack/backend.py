@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from orka_memory.backend import Capability, EncodedRecord, MemoryFilter, VectorSpaceMismatch
@@ -79,6 +80,7 @@ class RedisStackBackend(RedisBackend):
         self.schema: IndexSchema | None = None  # the index in use, known once vector_space has run
 
     @classmethod
+    # Its own settings class, and it may hand over to the plain redis backend: not the parent's signature.
     def open(cls, settings: RedisStackSettings) -> RedisBackend:  # type: ignore[override]
         """Connect as the redis backend does. On a server without the search module, warn and return a plain
         ``RedisBackend`` on the same connection: everything but vector search works, text search included.
@@ -110,12 +112,18 @@ class RedisStackBackend(RedisBackend):
     def _has_search(self) -> bool:
         """Whether the server knows the search module's commands (no admin rights needed, unlike MODULE LIST)."""
         try:
-            self.client.execute_command("FT._LIST")
+            self._command("FT._LIST")
         except ResponseError as error:
             if "unknown command" in str(error).lower():
                 return False
             raise
         return True
+
+    def _command(self, *args: Any) -> Any:
+        """``execute_command``, for the search module's commands redis-py has no method for here. redis-py leaves
+        it unannotated, and strict mypy refuses calls to unannotated functions; the reply's shape is the command's."""
+        execute: Callable[..., Any] = self.client.execute_command
+        return execute(*args)
 
     # -- the index and the vector space ------------------------------------------------------------------------
 
@@ -137,8 +145,9 @@ class RedisStackBackend(RedisBackend):
                 f"vector_dim (the index takes the embedder's dimension), or choose an embedder of {expected} "
                 f"dimensions (the hashing embedder: embedder_options = {{dimension = {expected}}})."
             )
-        stored = self.client.hmget(self.space_key, "embedder", "dimension")
-        recorded = (stored[0].decode(), int(stored[1])) if stored[0] is not None else None
+        # Bytes (see orka_memory_redis.backend._raw), both or neither: one HSET writes them (below).
+        stored = cast("list[bytes | None]", self.client.hmget(self.space_key, "embedder", "dimension"))
+        recorded = (stored[0].decode(), int(cast(bytes, stored[1]))) if stored[0] is not None else None
         rebuild = False
         if recorded is not None and recorded != (embedder, dimension):
             previous = self._schema(recorded[1])
@@ -161,7 +170,7 @@ class RedisStackBackend(RedisBackend):
         """Create the index, or check the existing one; rebuild it when it differs and ``rebuild`` or
         ``force_recreate_index`` allow. Waits until the memories already stored are indexed."""
         try:
-            info = self.client.execute_command("FT.INFO", schema.name)
+            info = self._command("FT.INFO", schema.name)
         except ResponseError as error:
             if not _no_such_index(error):
                 raise
@@ -178,21 +187,21 @@ class RedisStackBackend(RedisBackend):
                     "leave it as it is."
                 )
             log.warning("orka-memory: rebuilding index %r: %s", schema.name, "; ".join(differences))
-            self.client.execute_command("FT.DROPINDEX", schema.name)  # without DD: the memory hashes stay
+            self._command("FT.DROPINDEX", schema.name)  # without DD: the memory hashes stay
         try:
-            self.client.execute_command(*schema.create_command())
+            self._command(*schema.create_command())
         except ResponseError as error:
             if "already exists" not in str(error).lower():
                 raise
             self._ensure(schema, rebuild=False)  # another process created it first: check theirs
             return
-        while int(self.client.execute_command("FT.INFO", schema.name)[b"indexing"]):
+        while int(self._command("FT.INFO", schema.name)[b"indexing"]):
             time.sleep(INDEX_POLL_S)
 
     def _holds_vectors(self, schema: IndexSchema) -> bool:
         """Whether any stored memory has a vector in ``schema``'s index (a KNN query for one)."""
         axis = pack([1.0] + [0.0] * (schema.dimension - 1))
-        reply = self.client.execute_command(
+        reply = self._command(
             "FT.SEARCH", schema.name, f"*=>[KNN 1 @{VECTOR_FIELD} $vector]", "PARAMS", 2, "vector", axis,
             "NOCONTENT", "LIMIT", 0, 1, "DIALECT", commands.DIALECT,
         )  # fmt: skip
@@ -214,7 +223,7 @@ class RedisStackBackend(RedisBackend):
     def index_status(self) -> dict[str, Any]:
         """The index as ``FT.INFO`` reports it: size, background indexing, failures, vector parameters."""
         schema = self._require_schema()
-        info = self.client.execute_command("FT.INFO", schema.name)
+        info = self._command("FT.INFO", schema.name)
         return {
             "index_name": schema.name,
             "num_docs": int(info[b"num_docs"]),
@@ -253,12 +262,12 @@ class RedisStackBackend(RedisBackend):
     def _search(self, command: list[Any]) -> Any:
         """Run an ``FT.SEARCH``; an index dropped behind the backend's back is created again and searched once more."""
         try:
-            return self.client.execute_command(*command)
+            return self._command(*command)
         except ResponseError as error:
             if not _no_such_index(error):
                 raise
         self.ensure_index()
-        return self.client.execute_command(*command)
+        return self._command(*command)
 
     @_translated
     def search_vector(self, vector: bytes, *, filters: MemoryFilter, limit: int, now_ms: int) -> list[Hit]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -39,7 +39,7 @@ class SentenceTransformerEmbedder:
     """Options (``[embedder_options]``): ``model`` (a name or a local path, default ``all-MiniLM-L6-v2``),
     ``device`` (default ``cpu``), ``batch_size`` (texts per forward pass, default 32)."""
 
-    name = "sentence-transformers"
+    name: ClassVar[str] = "sentence-transformers"
 
     def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu", batch_size: int = 32) -> None:
         self.model_name = model
