@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from orka_memory.record import SCHEMA_VERSION, MemoryRecord, iso_from_ms
+from orka_memory.record import SCHEMA_VERSION, MemoryRecord, compat_dict_of, iso_from_ms
 
 
 def full_record() -> MemoryRecord:
@@ -84,3 +85,21 @@ def test_a_document_without_a_required_field_is_refused_by_name() -> None:
 def test_times_are_iso_8601_utc_to_the_exact_millisecond(epoch_ms: int) -> None:
     exact = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=epoch_ms)
     assert iso_from_ms(epoch_ms) == exact.isoformat(timespec="milliseconds")
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        full_record().to_document(),
+        MemoryRecord(id="5" * 32, log_type="log", agent_id="a", event_type="e", created_at=1).to_document(),
+        {**full_record().to_document(), "from_a_newer_writer": 1},  # unknown keys are dropped
+        {**full_record().to_document(), "payload": None, "metadata": {}},  # values to_document leaves out
+        {"id": "6" * 32, "log_type": "log", "agent_id": "a", "event_type": "e", "created_at": 1},  # defaults left out
+    ],
+    ids=["full", "minimal", "unknown-key", "left-out-values", "older-writer"],
+)
+def test_a_stored_document_reads_as_the_compat_dict_of_its_record(document: dict[str, Any]) -> None:
+    expected = MemoryRecord.from_document(dict(document)).to_compat_dict()
+    read = compat_dict_of(dict(document))
+    assert read == expected
+    assert list(read) == list(expected)  # the same key order, aliases last

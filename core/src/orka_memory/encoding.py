@@ -182,11 +182,15 @@ class RecordEncoder:
         return orjson.loads(self.codecs.decode(blob.codec, blob.body))
 
     def decode(self, encoded: Sequence[EncodedRecord], store: Store, *, resolve: bool = True) -> list[MemoryRecord]:
-        """Decode a batch of records, resolving blob references with one ``get_blobs`` call per nesting level.
+        """Decode a batch of records, resolving blob references (see ``decode_documents``)."""
+        return [MemoryRecord.from_document(document) for document in self.decode_documents(encoded, store, resolve)]
 
-        Only documents whose JSON mentions a reference are searched for them: walking every payload in Python cost
-        more than decompressing it, and most records of a read hold none.
-        """
+    def decode_documents(
+        self, encoded: Sequence[EncodedRecord], store: Store, resolve: bool = True
+    ) -> list[dict[str, Any]]:
+        """The documents of a batch of records, blob references resolved with one ``get_blobs`` call per nesting
+        level. Only documents whose JSON mentions a reference are searched for them: walking every payload in
+        Python cost more than decompressing it, and most records of a read hold none."""
         documents: list[dict[str, Any]] = []
         referring: list[int] = []  # positions of the documents that may hold references
         for item in encoded:
@@ -200,7 +204,7 @@ class RecordEncoder:
             )
             for at, document in zip(referring, resolved, strict=True):
                 documents[at] = document
-        return [MemoryRecord.from_document(document) for document in documents]
+        return documents
 
     def fetch_blobs(self, store: Store, hashes: Collection[str]) -> dict[str, Any]:
         return {digest: self.decode_blob(blob) for digest, blob in store.get_blobs(hashes).items()}

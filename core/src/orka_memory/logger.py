@@ -30,7 +30,7 @@ from orka_memory.decay import DecayConfig, DecayPolicy, preset_overrides
 from orka_memory.embedders import Embedder, create_embedder
 from orka_memory.encoding import RecordEncoder
 from orka_memory.plugins import PluginManager, get_plugin_manager
-from orka_memory.record import MemoryRecord, new_record_id, now_ms
+from orka_memory.record import MemoryRecord, compat_dict_of, new_record_id, now_ms
 from orka_memory.results import MEMORY_KEY_PREFIX, blend, memory_result
 from orka_memory.serialization import to_jsonable
 from orka_memory.settings import CoreSettings
@@ -318,17 +318,21 @@ class MemoryLogger:
     def _decode(self, encoded: list[Any], resolve: bool = True) -> list[MemoryRecord]:
         return self.encoder.decode(encoded, self.backend, resolve=resolve)
 
+    def _decode_documents(self, encoded: list[Any]) -> list[dict[str, Any]]:
+        """Stored documents, references resolved: the cheaper path to compat dicts (``compat_dict_of``)."""
+        return self.encoder.decode_documents(encoded, self.backend)
+
     def tail(self, count: int = 10) -> list[dict[str, Any]]:
         """The newest ``count`` orchestration events from the backend, oldest first (newest last)."""
         self._require(Capability.EVENTS, "tail")
         encoded = self.backend.recent(count, now_ms=now_ms(), log_type="log")
-        return [record.to_compat_dict() for record in reversed(self._decode(encoded))]
+        return [compat_dict_of(document) for document in reversed(self._decode_documents(encoded))]
 
     def trace(self, run_id: str) -> list[dict[str, Any]]:
         """Every event of one run, in the order they were logged."""
         self._require(Capability.EVENTS, "trace")
         encoded = self.backend.by_run(run_id, now_ms=now_ms(), log_type="log")
-        return [record.to_compat_dict() for record in self._decode(encoded)]
+        return [compat_dict_of(document) for document in self._decode_documents(encoded)]
 
     def search_memories(
         self,

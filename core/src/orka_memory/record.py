@@ -132,14 +132,31 @@ class MemoryRecord:
         ``trace_id``/``node_id`` alias ``run_id``/``agent_id``, ``importance_score`` aliases ``importance``,
         ``timestamp`` is ISO-8601 UTC and ``timestamp_ms`` epoch milliseconds.
         """
-        out = self.to_document()
-        out["trace_id"] = self.run_id
-        out["node_id"] = self.agent_id
-        out["importance_score"] = self.importance
-        out["timestamp"] = iso_from_ms(self.created_at)
-        out["timestamp_ms"] = self.created_at
-        out["expires_at_iso"] = iso_from_ms(self.expires_at) if self.expires_at is not None else None
-        return out
+        return _with_aliases(self.to_document())
+
+
+def compat_dict_of(document: dict[str, Any]) -> dict[str, Any]:
+    """``MemoryRecord.from_document(document).to_compat_dict()``, taking ``document`` itself as the result when it
+    is what ``to_document`` writes (every read of events returns these dicts, and most stored documents are that).
+    ``document`` becomes the result: pass one that is not used elsewhere."""
+    keys = document.keys()
+    if keys <= _DOCUMENT_KEYS and keys >= _ALWAYS_WRITTEN:
+        values = document.values()
+        if None not in values and {} not in values:  # to_document leaves those out
+            return _with_aliases(document)
+    return MemoryRecord.from_document(document).to_compat_dict()
+
+
+def _with_aliases(document: dict[str, Any]) -> dict[str, Any]:
+    """A record's document plus the aliases of OrKa's API (see ``to_compat_dict``), added to ``document``."""
+    created, expires = document["created_at"], document.get("expires_at")
+    document["trace_id"] = document.get("run_id")
+    document["node_id"] = document["agent_id"]
+    document["importance_score"] = document["importance"]
+    document["timestamp"] = iso_from_ms(created)
+    document["timestamp_ms"] = created
+    document["expires_at_iso"] = iso_from_ms(expires) if expires is not None else None
+    return document
 
 
 _ALL_FIELDS = tuple(name for name in MemoryRecord.__dataclass_fields__ if name != "vector")
@@ -166,6 +183,8 @@ _OPTIONAL_FIELDS = (
     "expires_at",
 )
 _optional_values = operator.attrgetter(*_OPTIONAL_FIELDS)
+_DOCUMENT_KEYS = frozenset(_ALL_FIELDS)
+_ALWAYS_WRITTEN = _DOCUMENT_KEYS - frozenset(_OPTIONAL_FIELDS)
 
 
 def iso_from_ms(epoch_ms: int) -> str:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from orka_memory.logger import MemoryLogger
 from orka_memory.plugins import PluginManager
+from orka_memory.record import compat_dict_of
 from orka_memory.settings import CoreSettings, resolve_settings
 
 if TYPE_CHECKING:
@@ -98,5 +99,4 @@ class KafkaMemoryLogger(MemoryLogger):
     def follow(self) -> Iterator[dict[str, Any]]:
         """Every event logged from now on, by any process, as it arrives (oldest first); endless."""
         for encoded in cast("KafkaBackend", self.backend).follow():
-            for record in self._decode([encoded]):
-                yield record.to_compat_dict()
+            yield from map(compat_dict_of, self._decode_documents([encoded]))
