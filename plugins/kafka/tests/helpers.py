@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orka_memory_kafka.client import InMessage, client_library
+from orka_memory_kafka.client import READ_FETCH_WAIT_MS, InMessage, client_library
 from orka_memory_kafka.reading import read_ranges
 from orka_memory_kafka.settings import KafkaSettings
 
@@ -18,7 +18,7 @@ def topic_messages(kafka_args: dict[str, Any], topic: str) -> list[InMessage]:
     admin.close()
     if info is None:
         return []
-    consumer = library.consumer(settings)
+    consumer = library.consumer(settings, fetch_wait_ms=READ_FETCH_WAIT_MS)
     try:
         partitions = [(topic, partition) for partition in range(info.partitions)]
         ranges = {p: (first, end) for p, (first, end) in consumer.watermarks(partitions).items()}

@@ -43,6 +43,8 @@ from orka_memory.record import now_ms as current_ms
 
 from orka_memory_kafka import wire
 from orka_memory_kafka.client import (
+    READ_FETCH_WAIT_MS,
+    STREAM_FETCH_WAIT_MS,
     ClientLibrary,
     Consumer,
     InMessage,
@@ -246,7 +248,7 @@ class KafkaBackend:
         with self._read_lock:
             for attempt in (1, 2):
                 if self._reader is None:
-                    self._reader = self.library.consumer(self.settings)
+                    self._reader = self.library.consumer(self.settings, fetch_wait_ms=READ_FETCH_WAIT_MS)
                 try:
                     return work(self._reader)
                 except BackendUnavailable:
@@ -530,7 +532,7 @@ class KafkaBackend:
         prepared = self._ready()
         partitions = self._event_partitions(prepared)
         ends = {p: end for p, (_, end) in self._read(lambda consumer: consumer.watermarks(partitions)).items()}
-        consumer = self.library.consumer(self.settings)
+        consumer = self.library.consumer(self.settings, fetch_wait_ms=STREAM_FETCH_WAIT_MS)
         try:
             for batch in stream(consumer, ends, lambda: self._closed):
                 yield from _events(batch, current_ms())
@@ -552,7 +554,10 @@ class KafkaBackend:
 
         prepared.recent = recent
         prepared.follower = Follower(
-            self.library.consumer(self.settings), start, {p: end for p, (_, end) in bounds.items()}, sink
+            self.library.consumer(self.settings, fetch_wait_ms=STREAM_FETCH_WAIT_MS),
+            start,
+            {p: end for p, (_, end) in bounds.items()},
+            sink,
         )
 
     # -- KeyValue: the companion's ------------------------------------------------------------------------------

@@ -91,11 +91,19 @@ class Admin(Protocol):
     def close(self) -> None: ...
 
 
+# How long a consumer's fetch may wait at the broker for messages that are not there yet. A broker answers the
+# requests of one connection in order, so a fetch still long-polling after a read of a range delays the reader's next
+# request (a watermark query) by up to this wait: readers of ranges (trace, catch-up) keep it short. Streaming
+# consumers (the tail buffer's follower, follow()) wait longer, so an idle stream does not ask again and again.
+READ_FETCH_WAIT_MS = 5
+STREAM_FETCH_WAIT_MS = 100
+
+
 class ClientLibrary(Protocol):
     name: str
 
     def producer(self, settings: KafkaSettings) -> Producer: ...
-    def consumer(self, settings: KafkaSettings) -> Consumer: ...
+    def consumer(self, settings: KafkaSettings, *, fetch_wait_ms: int) -> Consumer: ...
     def admin(self, settings: KafkaSettings) -> Admin: ...
 
 

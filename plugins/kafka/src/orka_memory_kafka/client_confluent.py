@@ -109,7 +109,7 @@ class ConfluentProducer:
 
 
 class ConfluentConsumer:
-    def __init__(self, settings: KafkaSettings) -> None:
+    def __init__(self, settings: KafkaSettings, fetch_wait_ms: int) -> None:
         self.settings = settings
         self._consumer = Consumer(
             {
@@ -117,7 +117,7 @@ class ConfluentConsumer:
                 "group.id": "orka-memory-reader",  # required by librdkafka; never joined: partitions are assigned
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",  # an offset gone (retention, a truncated partition): the first one
-                "fetch.wait.max.ms": 100,
+                "fetch.wait.max.ms": fetch_wait_ms,
                 "max.partition.fetch.bytes": 4 * 1_048_576,
             }
         )
@@ -203,8 +203,8 @@ class ConfluentLibrary:
     def producer(self, settings: KafkaSettings) -> ConfluentProducer:
         return ConfluentProducer(settings)
 
-    def consumer(self, settings: KafkaSettings) -> ConfluentConsumer:
-        return ConfluentConsumer(settings)
+    def consumer(self, settings: KafkaSettings, *, fetch_wait_ms: int) -> ConfluentConsumer:
+        return ConfluentConsumer(settings, fetch_wait_ms)
 
     def admin(self, settings: KafkaSettings) -> ConfluentAdmin:
         return ConfluentAdmin(settings)

@@ -79,14 +79,14 @@ class KafkaPythonProducer:
 
 
 class KafkaPythonConsumer:
-    def __init__(self, settings: KafkaSettings) -> None:
+    def __init__(self, settings: KafkaSettings, fetch_wait_ms: int) -> None:
         try:
             self._consumer = KafkaConsumer(
                 **_common(settings),
                 group_id=None,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",  # an offset gone (retention, a truncated partition): the first one
-                fetch_max_wait_ms=100,
+                fetch_max_wait_ms=fetch_wait_ms,
                 max_partition_fetch_bytes=4 * 1_048_576,
             )
         except KafkaError as error:
@@ -165,8 +165,8 @@ class KafkaPythonLibrary:
     def producer(self, settings: KafkaSettings) -> KafkaPythonProducer:
         return KafkaPythonProducer(settings)
 
-    def consumer(self, settings: KafkaSettings) -> KafkaPythonConsumer:
-        return KafkaPythonConsumer(settings)
+    def consumer(self, settings: KafkaSettings, *, fetch_wait_ms: int) -> KafkaPythonConsumer:
+        return KafkaPythonConsumer(settings, fetch_wait_ms)
 
     def admin(self, settings: KafkaSettings) -> KafkaPythonAdmin:
         return KafkaPythonAdmin(settings)
