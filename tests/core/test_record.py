@@ -85,6 +85,8 @@ def test_a_document_without_a_required_field_is_refused_by_name() -> None:
 def test_times_are_iso_8601_utc_to_the_exact_millisecond(epoch_ms: int) -> None:
     exact = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=epoch_ms)
     assert iso_from_ms(epoch_ms) == exact.isoformat(timespec="milliseconds")
+    if epoch_ms >= 0:
+        assert iso_from_ms(float(epoch_ms)) == iso_from_ms(epoch_ms)  # a time another writer stored as a float
 
 
 @pytest.mark.parametrize(

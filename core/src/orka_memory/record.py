@@ -189,8 +189,9 @@ _ALWAYS_WRITTEN = _DOCUMENT_KEYS - frozenset(_OPTIONAL_FIELDS)
 
 def iso_from_ms(epoch_ms: int) -> str:
     """ISO-8601 UTC with milliseconds (``2026-11-27T19:14:14.123+00:00``), as every compat dict shows a record's
-    times. The text of the whole second is cached: the records of one read are mostly seconds apart at most."""
-    seconds, millis = divmod(epoch_ms, 1000)
+    times. The text of the whole second is cached: the records of one read mostly share a few seconds. (``int``:
+    documents of other writers may hold times as floats.)"""
+    seconds, millis = divmod(int(epoch_ms), 1000)
     return f"{_iso_second(seconds)}.{millis:03d}+00:00"
 
 
