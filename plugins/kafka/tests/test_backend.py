@@ -103,13 +103,12 @@ def test_follow_yields_events_logged_after_it_started(make_logger: MakeLogger) -
         memory.flush()
         assert isinstance(memory, KafkaMemoryLogger)
         seen: list[dict[str, Any]] = []
-        iterator = memory.follow()
-        reader = threading.Thread(target=lambda: seen.extend(next(iterator) for _ in range(3)), daemon=True)
-        reader.start()
-        time.sleep(1.0)  # the follower starts at the end the broker reports
+        iterator = memory.follow()  # "from now on" is this call, not the first next()
         for step in range(3):
             memory.log("agent", "after", {"n": step}, run_id="run-f")
         memory.flush()
+        reader = threading.Thread(target=lambda: seen.extend(next(iterator) for _ in range(3)), daemon=True)
+        reader.start()
         reader.join(10)
         iterator.close()
     assert [(event["event_type"], event["payload"]["n"]) for event in seen] == [

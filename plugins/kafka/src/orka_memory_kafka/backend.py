@@ -23,7 +23,7 @@ import heapq
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, cast
 
@@ -526,12 +526,16 @@ class KafkaBackend:
             },
         )
 
-    def follow(self) -> Iterator[EncodedRecord]:
+    def follow(self) -> Generator[EncodedRecord, None, None]:
         """Every event logged from now on (by any process), as it arrives: an endless iterator on a consumer of
-        its own, which closing the iterator (or the backend) releases. Expired events are skipped."""
+        its own, which closing the iterator (or the backend) releases. Expired events are skipped. "Now" is this
+        call: the end of each partition is taken here, not at the first ``next``."""
         prepared = self._ready()
         partitions = self._event_partitions(prepared)
         ends = {p: end for p, (_, end) in self._read(lambda consumer: consumer.watermarks(partitions)).items()}
+        return self._follow_from(ends)
+
+    def _follow_from(self, ends: dict[Partition, int]) -> Generator[EncodedRecord, None, None]:
         consumer = self.library.consumer(self.settings, fetch_wait_ms=STREAM_FETCH_WAIT_MS)
         try:
             for batch in stream(consumer, ends, lambda: self._closed):

@@ -9,7 +9,7 @@ original's reads were.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, cast
 
 from orka_memory.logger import MemoryLogger
@@ -18,7 +18,7 @@ from orka_memory.record import compat_dict_of
 from orka_memory.settings import CoreSettings, resolve_settings
 
 if TYPE_CHECKING:
-    from orka_memory.backend import Backend
+    from orka_memory.backend import Backend, EncodedRecord
 
     from orka_memory_kafka.backend import KafkaBackend
 
@@ -96,7 +96,14 @@ class KafkaMemoryLogger(MemoryLogger):
             self.close()
             raise
 
-    def follow(self) -> Iterator[dict[str, Any]]:
-        """Every event logged from now on, by any process, as it arrives (oldest first); endless."""
-        for encoded in cast("KafkaBackend", self.backend).follow():
-            yield from map(compat_dict_of, self._decode_documents([encoded]))
+    def follow(self) -> Generator[dict[str, Any], None, None]:
+        """Every event logged from now on (this call), by any process, as it arrives (oldest first); endless.
+        Close the iterator to release its consumer."""
+        return self._as_dicts(cast("KafkaBackend", self.backend).follow())
+
+    def _as_dicts(self, records: Generator[EncodedRecord, None, None]) -> Generator[dict[str, Any], None, None]:
+        try:
+            for encoded in records:
+                yield from map(compat_dict_of, self._decode_documents([encoded]))
+        finally:
+            records.close()
