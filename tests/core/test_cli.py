@@ -118,7 +118,9 @@ def test_tail_follow_prints_events_logged_while_it_runs() -> None:
         kwargs={"out": out},
     )
     follower.start()
-    time.sleep(0.3)
+    deadline = time.monotonic() + 30  # the late event is logged once the follower has printed the first one
+    while not out.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.01)
     with create_memory_logger() as memory:
         memory.log("late_agent", "agent.end", {"response": "arrived later"}, run_id="run-1", step=9)
     follower.join(timeout=30)
