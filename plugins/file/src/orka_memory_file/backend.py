@@ -436,25 +436,26 @@ class FileBackend:
                 "put it on a local file system"
             )
 
-    def _identify(self, connection: sqlite3.Connection) -> bool:
-        """True when the file holds our schema, False when it is empty; ``CorruptStoreError`` for a foreign
-        database, a newer schema or missing tables."""
+    def _identify(self, connection: sqlite3.Connection) -> int | None:
+        """The schema version when the file holds our schema, None when it is empty; ``CorruptStoreError`` for a
+        foreign database, a newer schema or missing tables."""
         application_id = connection.execute("PRAGMA application_id").fetchone()[0]
-        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        version: int = connection.execute("PRAGMA user_version").fetchone()[0]
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if application_id == APPLICATION_ID:
             self._check_schema(version, tables)
-            return True
+            return version
         if application_id or tables:
             listed = ", ".join(sorted(tables)) or "none"
             raise _corrupt(self.path, f"is a SQLite database of another application (tables: {listed})", _ELSEWHERE)
-        return False
+        return None
 
     def _create_schema_if_new(self, connection: sqlite3.Connection) -> None:
         """Runs in an IMMEDIATE transaction, so of several processes opening a new file at once exactly one
         creates the schema and the others find it."""
-        if self._identify(connection):
-            self._migrate(connection)
+        version = self._identify(connection)
+        if version is not None:
+            self._migrate(connection, version)
             return
         for statement in SCHEMA:
             connection.execute(statement)
@@ -462,9 +463,8 @@ class FileBackend:
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @staticmethod
-    def _migrate(connection: sqlite3.Connection) -> None:
-        """Bring a store of an older layout to this one, in the opening transaction (all or nothing)."""
-        version = connection.execute("PRAGMA user_version").fetchone()[0]
+    def _migrate(connection: sqlite3.Connection, version: int) -> None:
+        """Bring a store of layout ``version`` to this one, in the opening transaction (all or nothing)."""
         if version == SCHEMA_VERSION:
             return
         for step in range(version, SCHEMA_VERSION):
