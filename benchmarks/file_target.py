@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import cast
 
 import orjson
+from cputime import spent
 from orka_memory import create_memory_logger
 from orka_memory.logger import MemoryLogger
 from orka_memory_file.backend import FileBackend
 from target import RawWrite, Target
-from workload import Event, timed
+from workload import Event
 
 
 def sqlite_bytes(path: Path) -> int:
@@ -65,8 +66,8 @@ class FileTarget(Target):
                         db.execute("COMMIT")
 
                 empty = sqlite_bytes(path)
-                seconds = timed(write)
-            return RawWrite(seconds, sqlite_bytes(path) - empty)
+                seconds, cpu_seconds = spent(self.cpu_clock(), write)
+            return RawWrite(seconds, cpu_seconds, sqlite_bytes(path) - empty)
 
     @contextlib.contextmanager
     def raw_reads(self, memory: MemoryLogger, run_id: str) -> Iterator[dict[str, Callable[[], object]]]:

@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from cputime import spent
 from orka_memory import create_memory_logger
 from orka_memory.logger import MemoryLogger
 from orka_memory.plugins import get_plugin_manager
 from orka_memory.record import SCHEMA_VERSION, now_ms
 from target import RawWrite, Target
-from workload import Event, timed
+from workload import Event
 
 ACK_TIMEOUT_SECONDS = 30
 
@@ -63,6 +64,7 @@ class KafkaTarget(Target):
         self.name = f"kafka/{client}"  # one target per client library
         self.given_bootstrap: str | None = args.kafka_bootstrap
         self.bootstrap = ""
+        self.broker_pid: int | None = None  # the Tansu broker this target started
 
     def unavailable(self) -> str | None:
         if "kafka" not in get_plugin_manager().backends():
@@ -85,8 +87,14 @@ class KafkaTarget(Target):
         from orka_memory_kafka.testing import LocalBroker, broker_binary
 
         with LocalBroker(str(broker_binary())) as broker:
-            self.bootstrap = broker.bootstrap
-            yield
+            self.bootstrap, self.broker_pid = broker.bootstrap, broker.pid
+            try:
+                yield
+            finally:
+                self.broker_pid = None
+
+    def engine_processes(self) -> Sequence[int] | None:
+        return None if self.broker_pid is None else (self.broker_pid,)
 
     @contextlib.contextmanager
     def store(self) -> Iterator[MemoryLogger]:
@@ -115,10 +123,10 @@ class KafkaTarget(Target):
         finally:
             admin.close()
         produce = self._confluent if self.client == "confluent" else self._kafka_python
-        return RawWrite(produce(settings, topic, events, batch), None)
+        seconds, cpu_seconds = produce(settings, topic, events, batch)
+        return RawWrite(seconds, cpu_seconds, None)
 
-    @staticmethod
-    def _confluent(settings: Any, topic: str, events: Sequence[Event], batch: int) -> float:
+    def _confluent(self, settings: Any, topic: str, events: Sequence[Event], batch: int) -> tuple[float, float | None]:
         from confluent_kafka import Producer
         from orka_memory_kafka.client_confluent import producer_config
 
@@ -134,10 +142,11 @@ class KafkaTarget(Target):
                 if producer.flush(ACK_TIMEOUT_SECONDS):
                     raise TimeoutError("the raw producer's batch was not acknowledged")
 
-        return timed(write)
+        return spent(self.cpu_clock(), write)
 
-    @staticmethod
-    def _kafka_python(settings: Any, topic: str, events: Sequence[Event], batch: int) -> float:
+    def _kafka_python(
+        self, settings: Any, topic: str, events: Sequence[Event], batch: int
+    ) -> tuple[float, float | None]:
         from kafka import KafkaProducer
         from orka_memory_kafka.client_kafka_python import producer_config
 
@@ -155,7 +164,7 @@ class KafkaTarget(Target):
                     future.get(0)  # raises what the broker refused
 
         try:
-            return timed(write)
+            return spent(self.cpu_clock(), write)
         finally:
             producer.close()
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import orjson
+from cputime import CpuClock
 from orka_memory.logger import MemoryLogger
 from orka_memory.record import MemoryRecord, new_record_id, now_ms
 from target import Target
@@ -36,6 +37,7 @@ class LogRun:
     rate: float  # events per second, from the first log() call to the end of flush()
     p50_us: float  # the caller's view of one log() call
     p99_us: float
+    cpu_us: float | None  # CPU µs per event over the same span, this process and the engine's servers (cputime)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,7 @@ class WriteResult:
     single: list[LogRun] = field(default_factory=list)  # one thread, one entry per repeat
     threaded: list[LogRun] = field(default_factory=list)  # ``--threads`` threads
     raw: list[float] = field(default_factory=list)  # the raw client's events per second
+    raw_cpu_us: list[float] = field(default_factory=list)  # ... and its CPU µs per event, where known
     footprint: Footprint | None = None
 
 
@@ -66,11 +69,12 @@ def warm_up(memory: MemoryLogger) -> None:
     memory.flush()
 
 
-def log_events(memory: MemoryLogger, events: Sequence[Event], threads: int) -> LogRun:
+def log_events(memory: MemoryLogger, events: Sequence[Event], threads: int, cpu: CpuClock) -> LogRun:
     """Log ``events`` from ``threads`` threads at once (contiguous slices, so runs stay in order), then flush.
 
     Every call is timed on its own (``perf_counter_ns``, about 0.1 µs of a call of tens): the latency a caller
-    sees includes waiting for the GIL while the writer thread encodes.
+    sees includes waiting for the GIL while the writer thread encodes. ``cpu`` counts the CPU time of the whole
+    span, the writer's threads and the engine's server included.
     """
     parts = split(events, threads)
     samples: list[list[int]] = [[] for _ in parts]
@@ -89,13 +93,14 @@ def log_events(memory: MemoryLogger, events: Sequence[Event], threads: int) -> L
         worker.start()
     gc.collect()  # the previous run's garbage is not this run's cost
     start.wait()
-    began = time.perf_counter()
+    cpu_began, began = cpu(), time.perf_counter()
     for worker in workers:
         worker.join()
     memory.flush()
-    seconds = time.perf_counter() - began
+    seconds, cpu_ended = time.perf_counter() - began, cpu()
     merged = [sample / 1000 for part in samples for sample in part]
-    return LogRun(len(events) / seconds, percentile(merged, 0.5), percentile(merged, 0.99))
+    cpu_us = None if cpu_began is None or cpu_ended is None else (cpu_ended - cpu_began) / len(events) * 1e6
+    return LogRun(len(events) / seconds, percentile(merged, 0.5), percentile(merged, 0.99), cpu_us)
 
 
 def _holding(target: Target, memory: MemoryLogger) -> tuple[int, int | None]:
@@ -115,14 +120,16 @@ def measure_writes(target: Target, workload: Workload, *, repeat: int, threads: 
         with target.store() as memory:
             warm_up(memory)
             sent_before, held_before = _holding(target, memory)
-            result.single.append(log_events(memory, events, 1))
+            result.single.append(log_events(memory, events, 1, target.cpu_clock()))
             sent_after, held_after = _holding(target, memory)
         with target.store() as memory:
             warm_up(memory)
-            result.threaded.append(log_events(memory, events, threads))
+            result.threaded.append(log_events(memory, events, threads, target.cpu_clock()))
         written = target.write_raw(events, batch)
         if written is not None:
             result.raw.append(count / written.seconds)
+            if written.cpu_seconds is not None:
+                result.raw_cpu_us.append(written.cpu_seconds / count * 1e6)
         if attempt == 0:
             result.footprint = Footprint(
                 raw_json=sum(len(orjson.dumps(event.payload)) for event in events) / count,

@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from cputime import spent
 from orka_memory import create_memory_logger
 from orka_memory.logger import MemoryLogger
 from orka_memory.plugins import get_plugin_manager
 from target import RawWrite, Target
-from workload import Event, timed
+from workload import Event
 
 
 class RedisTarget(Target):
@@ -35,6 +36,7 @@ class RedisTarget(Target):
     def __init__(self, args: argparse.Namespace) -> None:
         self.given_url: str | None = args.redis_url
         self.url = ""
+        self.server_pid: int | None = None  # the redis-server this target started
 
     def unavailable(self) -> str | None:
         if "redis" not in get_plugin_manager().backends():
@@ -55,9 +57,14 @@ class RedisTarget(Target):
             server = RedisServer(Path(folder)).start()
             try:
                 self.url = server.url
+                self.server_pid = server.process.pid if server.process else None
                 yield
             finally:
+                self.server_pid = None
                 server.stop()
+
+    def engine_processes(self) -> Sequence[int] | None:
+        return None if self.server_pid is None else (self.server_pid,)
 
     def _client(self) -> Any:
         from redis import Redis
@@ -95,8 +102,8 @@ class RedisTarget(Target):
 
             try:
                 client.ping()  # connect before the clock starts
-                seconds = timed(write)
-                return RawWrite(seconds, client.memory_usage(key, samples=0))
+                seconds, cpu_seconds = spent(self.cpu_clock(), write)
+                return RawWrite(seconds, cpu_seconds, client.memory_usage(key, samples=0))
             finally:
                 client.unlink(key)
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import orka_memory
 from chart import draw
+from cputime import cores
 from measure import TargetResult, measure_target
 from orka_memory.allocator import keep_freed_memory
 from orka_memory.settings import resolve_settings
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         section, external["redisstack"] = redisstack_section(args)
         if section is not None:
             sections.append(section)
-    judged = goals(results)
+    judged = goals(results, cores())
     print(render(sections))
     print()
     print(render_goals(judged))
@@ -141,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "machine": platform.platform(),
         "cpus": os.cpu_count(),
+        "cores": cores(),  # the CPU bounds' cores: those this process may run on
         "events": args.events,
         "repeat": args.repeat,
         "threads": args.threads,

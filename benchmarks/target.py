@@ -13,15 +13,18 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from cputime import CpuClock
 from orka_memory.logger import MemoryLogger
 from workload import Event
 
 
 @dataclass(frozen=True, slots=True)
 class RawWrite:
-    """The raw client writing a workload: how long it took to durability, and how much its store grew."""
+    """The raw client writing a workload: how long it took to durability, the CPU it and the engine spent on it,
+    and how much its store grew."""
 
     seconds: float
+    cpu_seconds: float | None  # this process and the engine's servers (``cputime``); None: unknown
     engine_bytes: int | None  # None: the engine cannot tell
 
 
@@ -34,6 +37,16 @@ class Target(abc.ABC):
     raw_client: str | None  # the raw client's work, one line; None: nothing to compare with
     reads: bool = True  # tail/trace/stats are measured
     reads_at_scale: bool = False  # ... at every ``--scale`` size, not only the smallest
+
+    def engine_processes(self) -> Sequence[int] | None:
+        """The engine's server processes this target started (their CPU counts with this process's); empty when
+        the engine runs inside this process, as SQLite does; None when it runs where its CPU cannot be read (a
+        server given on the command line)."""
+        return ()
+
+    def cpu_clock(self) -> CpuClock:
+        """CPU seconds used so far by this process and the engine's servers (``cputime``)."""
+        return CpuClock(self.engine_processes())
 
     def unavailable(self) -> str | None:
         """Why this target cannot run here (one line), or None."""

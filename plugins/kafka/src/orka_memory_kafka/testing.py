@@ -47,6 +47,11 @@ class LocalBroker:
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        """The broker's process id while it runs (the benchmarks count its CPU time), else None."""
+        return None if self._process is None else self._process.pid
+
     def start(self, timeout: float = 10.0) -> None:
         url = f"tcp://{self.bootstrap}"
         output = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
