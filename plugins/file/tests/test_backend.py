@@ -202,6 +202,24 @@ def test_a_batch_larger_than_one_statement_allows_is_stored_whole(backend: FileB
     assert_stats_true(backend)
 
 
+def test_a_partly_replayed_batch_indexes_the_text_of_its_new_memories_once(
+    backend: FileBackend, record: MakeRecord, memory: MakeRecord
+) -> None:
+    """The text of a batch's memories is indexed by one statement from the rows the batch inserted (schema.py):
+    across several INSERTs of one batch, and for the new memories only when some were stored already."""
+    backend._connection().setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 100)  # 5 rows a statement
+    backend.append([memory("m0", "hello world"), record("e0")], [])
+    batch = [memory("m0", "hello world"), record("e0")]  # stored already
+    batch += [memory(f"m{index}", f"hello moon {index}") if index % 3 == 0 else record(f"e{index}") for index in
+              range(1, 12)]  # fmt: skip
+    backend.append(batch, [])
+    search = backend.search_text
+    assert sorted(hit_ids(search("hello", filters=MemoryFilter(), limit=20, now_ms=NOW))) == ["m0", "m3", "m6", "m9"]
+    assert sorted(hit_ids(search("moon", filters=MemoryFilter(), limit=20, now_ms=NOW))) == ["m3", "m6", "m9"]
+    assert hit_ids(search("world", filters=MemoryFilter(), limit=20, now_ms=NOW)) == ["m0"]
+    assert_stats_true(backend)
+
+
 def test_statement_sizes_cover_a_batch_with_few_distinct_statements() -> None:
     assert statement_sizes(500, 500) == [500]
     assert statement_sizes(1234, 500) == [500, 500, 128, 64, 32, 8, 2]

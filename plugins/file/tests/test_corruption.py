@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from orka_memory.backend import BackendUnavailable, CorruptStoreError, EncodedRecord
+from orka_memory.backend import BackendUnavailable, CorruptStoreError, EncodedRecord, MemoryFilter
 from orka_memory_file import FileBackend, FileSettings
 from orka_memory_file.schema import APPLICATION_ID, SCHEMA_VERSION
 
@@ -161,13 +161,23 @@ VERSION_1_TALLY_TRIGGER = """
 """
 
 
+VERSION_2_TEXT_TRIGGER = """
+    CREATE TRIGGER records_text_insert AFTER INSERT ON records
+    WHEN new.log_type = 'memory' AND new.text IS NOT NULL
+    BEGIN
+        INSERT INTO memory_text (rowid, text) VALUES (new.seq, new.text);
+    END
+"""
+
+
 def test_a_version_1_store_is_migrated_and_counts_each_record_once(tmp_path: Path, record: MakeRecord) -> None:
-    """Version 1 counted inserted records with a trigger; opened by version 2 it loses the trigger (or every
-    record would be counted twice), keeps its rows and counts, and says it is version 2."""
+    """Version 1 counted inserted records with a trigger; opened by this version it loses the trigger (or every
+    record would be counted twice), keeps its rows and counts, and says it is this version."""
     path = tmp_path / "memory.db"
     open_at(path).close()
     connection = sqlite3.connect(path)
     connection.execute(VERSION_1_TALLY_TRIGGER)
+    connection.execute(VERSION_2_TEXT_TRIGGER)
     connection.execute("PRAGMA user_version = 1")
     connection.execute(
         "INSERT INTO records (id, created_at, log_type, agent_id, event_type, memory_type, "
@@ -186,9 +196,40 @@ def test_a_version_1_store_is_migrated_and_counts_each_record_once(tmp_path: Pat
         backend.close()
     connection = sqlite3.connect(path)
     try:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         triggers = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-        assert "records_tally_insert" not in triggers
+        assert not {"records_tally_insert", "records_text_insert"} & triggers
+    finally:
+        connection.close()
+
+
+def test_a_version_2_store_is_migrated_and_indexes_each_memory_once(tmp_path: Path, memory: MakeRecord) -> None:
+    """Version 2 indexed the text of inserted memories with a trigger; opened by this version it loses the trigger
+    (or a memory would be indexed twice, which a contentless FTS5 table refuses), and finds old and new memories."""
+    path = tmp_path / "memory.db"
+    open_at(path).close()
+    connection = sqlite3.connect(path)
+    connection.execute(VERSION_2_TEXT_TRIGGER)
+    connection.execute("PRAGMA user_version = 2")
+    connection.execute(
+        "INSERT INTO records (id, created_at, log_type, agent_id, event_type, memory_type, category, importance, "
+        "text, codec, body, raw_size) "
+        "VALUES ('old', 1, 'memory', 'a', 'e', 'long_term', 'stored', 0.5, 'harbour pilots', 'none', x'7b7d', 2)"
+    )
+    connection.commit()
+    connection.close()
+    backend = open_at(path)
+    try:
+        backend.append([memory("new", "harbour cranes")], [])
+        found = backend.search_text("harbour", filters=MemoryFilter(), limit=10, now_ms=NOW)
+        assert sorted(record.id for record, _ in found) == ["new", "old"]
+    finally:
+        backend.close()
+    connection = sqlite3.connect(path)
+    try:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        triggers = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        assert "records_text_insert" not in triggers
     finally:
         connection.close()
 

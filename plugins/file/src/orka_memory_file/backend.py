@@ -588,6 +588,8 @@ class FileBackend:
                     connection.executemany(queries.ADD_RECORD_TALLIES, _tallies(records))
                 elif inserted:  # a replay, partly stored already: count the rows this batch really inserted
                     connection.execute(queries.TALLY_NEWEST_RECORDS, (inserted,))
+                if inserted and any(record.text is not None and record.log_type == "memory" for record in records):
+                    connection.execute(queries.INDEX_NEWEST_MEMORY_TEXT, (inserted,))
 
         if record_rows or blob_rows:
             self._transaction(work, write=True)

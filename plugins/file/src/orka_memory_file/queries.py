@@ -47,6 +47,12 @@ TALLY_NEWEST_RECORDS = (
     """
     + _ADD_TO_TALLY
 )
+# The full-text rows of the stored memories among the ``?`` newest records: a batch's new ones (see schema.py).
+INDEX_NEWEST_MEMORY_TEXT = """
+    INSERT INTO memory_text (rowid, text)
+    SELECT seq, text FROM records
+    WHERE seq > (SELECT max(seq) FROM records) - ? AND log_type = 'memory' AND text IS NOT NULL
+"""
 # A stored blob keeps its body; its expiry becomes the later of both, NULL (never) winning over any time.
 UPSERT_BLOB = f"""
     INSERT INTO blobs ({", ".join(BLOB_COLUMNS)}) VALUES ({", ".join("?" * len(BLOB_COLUMNS))})
