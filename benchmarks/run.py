@@ -53,8 +53,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--redis-url", help="a Redis server to measure on; default: start one on a free port")
     parser.add_argument("--kafka-bootstrap", help="a Kafka cluster to measure on; default: start a Tansu broker")
     # Read by benchmarks/redisstack_bench.py (see "contributed sections" below).
-    parser.add_argument("--redisstack-memories", type=int, default=10_000,
-                        help="stored memories of the redisstack rows (default 10000)")  # fmt: skip
+    parser.add_argument("--redisstack-memories", type=int, nargs="+", default=[10_000, 100_000],
+                        help="stored memories the redisstack searches are measured at (default 10000 100000); "
+                             "log_memory() throughput at the smallest")  # fmt: skip
     return parser.parse_args(argv)
 
 
