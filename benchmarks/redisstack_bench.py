@@ -1,11 +1,11 @@
 """The redisstack backend next to redis-py doing the same work on the same Redis Stack server, in the same run.
 
 - ``log_memory()`` + ``flush()`` of N stored memories with their vectors (the smallest ``--redisstack-memories``
-  size, 10,000 by default), against redis-py HSETting the same fields (copies of the hashes the backend wrote: the index's fields,
-  the 256-d vector, the encoded record) in pipelines of the writer's batch size into an index of the same schema.
-  Both sides pay RediSearch's indexing, which runs in the server's main thread; the difference is orka-memory's
-  own work (building and encoding the record, the idempotent Lua append and its bookkeeping). The vectors are
-  computed beforehand (``content_vector``), so embedding time is in neither number.
+  size, 10,000 by default), against redis-py HSETting the same fields (copies of the hashes the backend wrote: the
+  index's fields, the 256-d vector, the encoded record) in pipelines of the writer's batch size into an index of the
+  same schema. Both sides pay RediSearch's indexing, which runs in the server's main thread; the difference is
+  orka-memory's own work (building and encoding the record, the idempotent Lua append and its bookkeeping). The
+  vectors are computed beforehand (``content_vector``), so embedding time is in neither number.
 - ``search_memories(num_results=10)`` p50 / p99 on that store and again after it grew, by ``log_memory()``, to each
   further ``--redisstack-memories`` size (100,000 by default), by vector, without and with filters (namespace and
   min_importance), ``query_vector`` given (no embedding), against redis-py sending the very ``FT.SEARCH`` the
@@ -315,12 +315,11 @@ def measure(
     searches: dict[int, dict[str, SearchResult]] = {}
     first = memories[: sizes[0]]
     for round_ in range(repeat):
-        with stack_store(url, dimension) as open_logger:
-            with open_logger() as memory:
-                ours.append(log_memories(memory, first))
-                if round_ == 0:
-                    hashes = stored_hashes(url, memory)
-                    searches = grow_and_search(memory, open_logger, url, memories, queries, sizes)
+        with stack_store(url, dimension) as open_logger, open_logger() as memory:
+            ours.append(log_memories(memory, first))
+            if round_ == 0:
+                hashes = stored_hashes(url, memory)
+                searches = grow_and_search(memory, open_logger, url, memories, queries, sizes)
         raw.append(raw_hset(url, hashes, dimension))
     return ours, raw, searches
 
