@@ -37,6 +37,7 @@ class FileTarget(Target):
     describe = "SQLite file, WAL, synchronous=FULL (one fsync per batch)"
     raw_client = "sqlite3 INSERT of the same JSON, same WAL/fsync policy, one transaction per batch"
     reads_at_scale = True
+    searches = True  # exact vector search over the stored memories the SQL filters select
 
     @contextlib.contextmanager
     def store(self) -> Iterator[MemoryLogger]:

@@ -5,18 +5,23 @@
   each store holds per event.
 - ``measure_reads``: ``tail(100)``, ``trace(run)`` of a 500-event run and ``stats`` on a store of a given size,
   with the raw client's reads beside them. The store is bulk-loaded (``bulk_load``), not logged: see there.
+- ``measure_searches``: ``search_memories(10)`` by vector, without and with filters, on a store of stored memories
+  grown by ``log_memory()`` to each size in turn (``memories.py``), for targets whose backend searches itself.
 """
 
 from __future__ import annotations
 
 import gc
+import itertools
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 from cputime import CpuClock
+from memories import SEARCHES, Memory, log_memories, memory_workload
 from orka_memory.logger import MemoryLogger
 from orka_memory.record import MemoryRecord, new_record_id, now_ms
 from target import Target
@@ -24,6 +29,7 @@ from workload import RUN_SIZE, Event, Workload, latencies, make_events, percenti
 
 TAIL_COUNT = 100
 READ_ROUNDS = {"tail": 50, "trace": 20, "stats": 50}  # timed calls per read; the p99 of 20 is their maximum
+SEARCH_ROUNDS = 20  # timed searches per filter and size (an exact search of 100,000 memories takes a quarter second)
 LOAD_POOL = 2_000  # distinct payloads a bulk load cycles through
 
 
@@ -214,6 +220,49 @@ def measure_reads(target: Target, size: int, *, seed: int, batch: int) -> ReadRe
     return ReadResult(size, load_seconds, latency, raw_latency)
 
 
+# -- searches -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SearchLatency:
+    size: int  # stored memories
+    latency_ms: dict[str, tuple[float, float]]  # memories.SEARCHES label -> (p50, p99)
+
+
+def measure_searches(target: Target, sizes: Sequence[int], *, seed: int) -> list[SearchLatency]:
+    """``search_memories(num_results=10)`` by vector (each query's vector given, as a caller holding an embedding
+    passes it) with each of ``memories.SEARCHES``' filters, on one store grown by ``log_memory()`` to each size."""
+    memories, queries = memory_workload(max(sizes), seed)
+    results = []
+    with target.store() as memory:
+        stored = 0
+        for size in sorted(sizes):
+            log_memories(memory, memories[stored:size])
+            stored = size
+            latency = {}
+            for label, options in SEARCHES.items():
+                search = _searcher(memory, queries, options)
+                if not search():  # a benchmark searching the wrong store would still print numbers
+                    raise RuntimeError(f"{target.name}: search_memories of {size} memories found nothing")
+                latency[label] = latencies(search, SEARCH_ROUNDS)
+            results.append(SearchLatency(size, latency))
+    return results
+
+
+def _searcher(
+    memory: MemoryLogger, queries: Sequence[Memory], options: dict[str, Any]
+) -> Callable[[], list[dict[str, Any]]]:
+    """One search per call, each with the next of ``queries`` (so no query is answered from a warm cache)."""
+    turns = itertools.cycle(queries)
+
+    def search() -> list[dict[str, Any]]:
+        query = next(turns)
+        vector = query.vector.tolist()
+        return memory.search_memories(query.content, num_results=10, query_vector=vector, **options)
+
+    return search
+
+
 # -- one target -----------------------------------------------------------------------------------------------------
 
 
@@ -225,6 +274,7 @@ class TargetResult:
     raw_client: str | None
     writes: list[WriteResult]
     reads: list[ReadResult]
+    searches: list[SearchLatency]
     seconds: float  # wall time of this target's measurements, server start included
 
 
@@ -236,14 +286,18 @@ def measure_target(
     threads: int,
     batch: int,
     scales: Sequence[int],
+    memories: Sequence[int],
     seed: int,
 ) -> TargetResult:
     """Every measurement of one target, its server running throughout. Reads are measured at every ``scales``
-    size for targets that must stay flat as the store grows, else at the smallest only."""
+    size for targets that must stay flat as the store grows, else at the smallest only; searches at every
+    ``memories`` size for targets whose backend searches itself."""
     began = time.perf_counter()
     with target.running():
         writes = [measure_writes(target, one, repeat=repeat, threads=threads, batch=batch) for one in workloads]
         sizes = sorted(scales) if target.reads_at_scale else sorted(scales)[:1]
         reads = [measure_reads(target, size, seed=seed, batch=batch) for size in sizes] if target.reads else []
+        searches = measure_searches(target, memories, seed=seed) if target.searches else []
     seconds = time.perf_counter() - began
-    return TargetResult(target.name, target.family, target.describe, target.raw_client, writes, reads, seconds)
+    return TargetResult(target.name, target.family, target.describe, target.raw_client, writes, reads, searches,
+                        seconds)  # fmt: skip

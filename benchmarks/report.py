@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from measure import LogRun, ReadResult, TargetResult, WriteResult
+from measure import LogRun, ReadResult, SearchLatency, TargetResult, WriteResult
 from workload import ratio as median_ratio
 from workload import summarize
 
@@ -129,10 +129,24 @@ def read_rows(reads: Sequence[ReadResult]) -> list[Row]:
     return rows
 
 
+def search_rows(searches: Sequence[SearchLatency]) -> list[Row]:
+    """p50 / p99 of each search at each number of stored memories, and how the p50 grew from the fewest to the
+    most (an exact search grows with the memories it ranks)."""
+    rows = [Row(f"search_memories(10) by vector, {label}, {search.size:,} memories, ms p50 / p99", _pair(*ms, 2))
+            for search in searches for label, ms in search.latency_ms.items()]  # fmt: skip
+    if len(searches) > 1:
+        first, last = searches[0], searches[-1]
+        growth = " / ".join(_x(last.latency_ms[label][0] / first.latency_ms[label][0]) for label in first.latency_ms)
+        labels = " / ".join(first.latency_ms)
+        rows.append(Row(f"p50 growth {first.size:,} -> {last.size:,} memories: {labels}", growth))
+    return rows
+
+
 def target_section(result: TargetResult, ceiling: TargetResult | None, threads: int) -> Section:
     by_workload = {write.workload: write for write in ceiling.writes} if ceiling else {}
     rows = [row for write in result.writes for row in write_rows(write, by_workload.get(write.workload), threads)]
     rows.extend(read_rows(result.reads))
+    rows.extend(search_rows(result.searches))
     title = f"{result.name}: {result.describe}"
     if result.raw_client:
         title += f"\n  raw client: {result.raw_client}"

@@ -52,9 +52,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--chart", type=Path, default=HERE / "results.png", help="where to draw the chart")
     parser.add_argument("--redis-url", help="a Redis server to measure on; default: start one on a free port")
     parser.add_argument("--kafka-bootstrap", help="a Kafka cluster to measure on; default: start a Tansu broker")
-    # Read by benchmarks/redisstack_bench.py (see "contributed sections" below).
-    parser.add_argument("--redisstack-memories", type=int, nargs="+", default=[10_000, 100_000],
-                        help="stored memories the redisstack searches are measured at (default 10000 100000); "
+    parser.add_argument("--memories", type=int, nargs="+", default=[10_000, 100_000],
+                        help="stored memories the searches are measured at (default 10000 100000); redisstack's "
                              "log_memory() throughput at the smallest")  # fmt: skip
     return parser.parse_args(argv)
 
@@ -108,7 +107,7 @@ def measure_all(args: argparse.Namespace) -> list[TargetResult]:
                 continue
             progress(f"measuring {target.name} ...")
             result = measure_target(target, workloads, repeat=args.repeat, threads=args.threads, batch=batch,
-                                    scales=args.scale, seed=args.seed)  # fmt: skip
+                                    scales=args.scale, memories=args.memories, seed=args.seed)  # fmt: skip
             progress(f"measured {target.name} in {result.seconds:.0f} s")
             results.append(result)
     return results

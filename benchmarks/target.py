@@ -37,6 +37,7 @@ class Target(abc.ABC):
     raw_client: str | None  # the raw client's work, one line; None: nothing to compare with
     reads: bool = True  # tail/trace/stats are measured
     reads_at_scale: bool = False  # ... at every ``--scale`` size, not only the smallest
+    searches: bool = False  # search_memories is measured at every ``--memories`` size (measure_searches)
 
     def engine_processes(self) -> Sequence[int] | None:
         """The engine's server processes this target started (their CPU counts with this process's); empty when

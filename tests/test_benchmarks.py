@@ -17,7 +17,7 @@ RUNNER = BENCHMARKS / "run.py"
 def test_runner_prints_the_table_and_writes_json_and_chart(tmp_path: Path) -> None:
     results, chart = tmp_path / "results.json", tmp_path / "results.png"
     command = [sys.executable, str(RUNNER), "--events", "200", "--repeat", "1", "--scale", "1000", "--only", "file",
-               "--json", str(results), "--chart", str(chart)]  # fmt: skip
+               "--memories", "100", "300", "--json", str(results), "--chart", str(chart)]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
 
@@ -25,6 +25,7 @@ def test_runner_prints_the_table_and_writes_json_and_chart(tmp_path: Path) -> No
     assert "core: " in table and "file: " in table
     assert "log()+flush ev/s, 1 thread, 1.7 KB events" in table
     assert "tail(100) ms p50 / p99, 1,000 events" in table
+    assert "search_memories(10) by vector, namespace + min_importance, 300 memories, ms p50 / p99" in table
     assert "CPU µs/event, process + engine server, 1 thread, 1.7 KB events" in table
     assert "bytes stored / raw JSON, dedup workload" in table  # the goals
     assert "CPU bound" in table  # SQLite runs in the process: its CPU is always known
@@ -36,6 +37,7 @@ def test_runner_prints_the_table_and_writes_json_and_chart(tmp_path: Path) -> No
     assert all(write["raw"] and write["footprint"]["engine"] for write in file["writes"])
     assert all(write["single"][0]["cpu_us"] > 0 and write["raw_cpu_us"][0] > 0 for write in file["writes"])
     assert [read["size"] for read in file["reads"]] == [1000]
+    assert [search["size"] for search in file["searches"]] == [100, 300]
     assert document["meta"]["events"] == 200
 
     assert chart.read_bytes().startswith(b"\x89PNG")
