@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from orka_memory.backend import BackendUnavailable, CorruptStoreError, EncodedRecord, MemoryFilter
+from orka_memory.vectors import normalize, pack
 from orka_memory_file import FileBackend, FileSettings
 from orka_memory_file.schema import APPLICATION_ID, SCHEMA_VERSION
 
@@ -196,7 +197,7 @@ def test_a_version_1_store_is_migrated_and_counts_each_record_once(tmp_path: Pat
         backend.close()
     connection = sqlite3.connect(path)
     try:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         triggers = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
         assert not {"records_tally_insert", "records_text_insert"} & triggers
     finally:
@@ -230,6 +231,49 @@ def test_a_version_2_store_is_migrated_and_indexes_each_memory_once(tmp_path: Pa
         assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         triggers = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
         assert "records_text_insert" not in triggers
+    finally:
+        connection.close()
+
+
+def test_a_version_3_store_is_migrated_and_its_vectors_are_searched(tmp_path: Path, memory: MakeRecord) -> None:
+    """Version 3 read every vector from the file for each search, through an index on seq alone; opened by this
+    version it gets the covering index of stored memories and the deletion count the vector cache relies on."""
+    path = tmp_path / "memory.db"
+    open_at(path).close()
+    connection = sqlite3.connect(path)
+    for statement in (
+        "DROP INDEX records_memories",
+        "CREATE INDEX records_vectors ON records (seq) WHERE vector IS NOT NULL",
+        "DROP TRIGGER records_memory_delete",
+        "DROP TABLE memory_deletions",
+        "PRAGMA user_version = 3",
+    ):
+        connection.execute(statement)
+    old = pack(normalize([1.0, 0.0, 0.0, 0.0], 4))
+    connection.execute(
+        "INSERT INTO records (id, created_at, log_type, agent_id, event_type, memory_type, category, importance, "
+        "text, codec, body, raw_size, vector) "
+        "VALUES ('old', 1, 'memory', 'a', 'e', 'long_term', 'stored', 0.5, 'harbour pilots', 'none', x'7b7d', 2, ?)",
+        (old,),
+    )
+    connection.commit()
+    connection.close()
+    backend = open_at(path)
+    try:
+        backend.append([memory("new", "harbour cranes", vector=pack(normalize([0.0, 1.0, 0.0, 0.0], 4)))], [])
+        found = backend.search_vector(old, filters=MemoryFilter(), limit=2, now_ms=NOW)
+        assert [(record.id, round(score, 3)) for record, score in found] == [("old", 1.0), ("new", 0.0)]
+        assert backend.delete_record("old")
+        found = backend.search_vector(old, filters=MemoryFilter(), limit=2, now_ms=NOW)
+        assert [record.id for record, _ in found] == ["new"]
+    finally:
+        backend.close()
+    connection = sqlite3.connect(path)
+    try:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        indexes = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "records_memories" in indexes and "records_vectors" not in indexes
+        assert connection.execute("SELECT generation FROM memory_deletions").fetchall() == [(1,)]
     finally:
         connection.close()
 

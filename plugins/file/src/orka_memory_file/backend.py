@@ -61,6 +61,7 @@ from orka_memory_file.schema import (
     SCHEMA_VERSION,
 )
 from orka_memory_file.settings import FileSettings
+from orka_memory_file.vectorcache import VectorCache
 
 if TYPE_CHECKING:
     from orka_memory.logger import MemoryLogger
@@ -367,6 +368,7 @@ class FileBackend:
         self._connections: list[tuple[int, threading.Thread, sqlite3.Connection]] = []
         self._connections_lock = threading.Lock()
         self._write_lock = threading.Lock()  # this backend's writers queue here instead of polling SQLite's lock
+        self._vectors = VectorCache()  # filled by the first vector search
         self._closed = False
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
@@ -706,16 +708,17 @@ class FileBackend:
         self, vector: bytes, *, filters: MemoryFilter, limit: int, now_ms: int
     ) -> list[tuple[EncodedRecord, float]]:
         """Exact nearest neighbours among the live stored memories passing ``filters`` (applied in SQL, before
-        ranking), best first, with their similarity in [0, 1]."""
+        ranking, to the vectors this process holds in memory), best first, with their similarity in [0, 1]."""
         if limit <= 0:
             return []
         conditions, params = filter_conditions(filters)
 
         def work(connection: sqlite3.Connection) -> list[tuple[EncodedRecord, float]]:
+            vectors = self._vectors.vectors(connection, len(vector))
             candidates = connection.execute(
                 queries.VECTOR_CANDIDATES.format(filters=conditions), {**params, "now_ms": now_ms}
             ).fetchall()
-            best = nearest(candidates, vector, limit)
+            best = nearest(vectors, candidates, vector, limit)
             if not best:
                 return []
             sql = queries.RECORDS_BY_SEQ.format(marks=", ".join("?" * len(best)))

@@ -89,17 +89,25 @@ SEARCH = (
     "WHERE memory_text MATCH :match AND (r.expires_at IS NULL OR r.expires_at > :now_ms){filters} "
     "ORDER BY score, r.seq DESC LIMIT :limit"
 )
-# Vector search reads (seq, vector) of the live stored memories that pass the filters, through the partial index on
-# vectors, then fetches the full rows of the best few only. ``{filters}`` as in SEARCH.
+# Vector search: the seqs of the live stored memories that pass the filters, from the covering index alone (their
+# vectors are in memory: vectorcache.py); then the full rows of the best few only. ``{filters}`` as in SEARCH.
 VECTOR_CANDIDATES = (
-    "SELECT r.seq, r.vector FROM records AS r INDEXED BY records_vectors WHERE r.vector IS NOT NULL "
+    "SELECT r.seq FROM records AS r INDEXED BY records_memories WHERE r.log_type = 'memory' "
     "AND (r.expires_at IS NULL OR r.expires_at > :now_ms){filters}"
+)
+# What a vector cache reads: the deletion count, then the memories newer than the newest it holds (a memory without
+# a vector comes too, so the cache knows it has seen that seq).
+MEMORY_DELETIONS = "SELECT generation FROM memory_deletions"
+MEMORY_VECTORS_AFTER = (
+    "SELECT seq, vector FROM records INDEXED BY records_memories WHERE log_type = 'memory' AND seq > ? ORDER BY seq"
 )
 RECORDS_BY_SEQ = f"SELECT {_RECORD}, seq FROM records WHERE seq IN ({{marks}})"
 VECTOR_SPACE = "SELECT embedder, dimension FROM vector_space"
 SET_VECTOR_SPACE = "INSERT INTO vector_space (embedder, dimension) VALUES (?, ?)"
 CLEAR_VECTOR_SPACE = "DELETE FROM vector_space"
-ANY_VECTOR = "SELECT 1 FROM records INDEXED BY records_vectors WHERE vector IS NOT NULL LIMIT 1"
+ANY_VECTOR = (
+    "SELECT 1 FROM records INDEXED BY records_memories WHERE log_type = 'memory' AND vector IS NOT NULL LIMIT 1"
+)
 FILTER_CONDITIONS: dict[str, str] = {
     "run_id": "r.run_id = :run_id",
     "agent_id": "r.agent_id = :agent_id",

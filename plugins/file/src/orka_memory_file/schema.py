@@ -24,7 +24,7 @@ import dataclasses
 from orka_memory.backend import Blob, EncodedRecord
 
 APPLICATION_ID = 0x4F524B41  # "ORKA" in ASCII: marks the file as an orka-memory store
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # UPSERT (3.24) and unicode61's ``remove_diacritics 2`` (3.27) are the newest features this layout uses.
 MIN_SQLITE_VERSION = (3, 27, 0)
@@ -39,12 +39,38 @@ REQUIRED_TABLES = frozenset(
     {"records", "blobs", "memory_text", "tallies", "kv_keys", "kv_strings", "kv_hash", "kv_set", "vector_space"}
 )
 
+# Vector search ranks the stored memories' vectors in process memory (vectorcache.py); SQL picks the memories that
+# pass the expiry test and the filters from this index alone, which holds stored memories only and covers every
+# column those read, so neither the rows nor the events are read, however many events the store holds.
+MEMORY_INDEX = """
+    CREATE INDEX IF NOT EXISTS records_memories ON records
+    (seq, expires_at, log_type, memory_type, agent_id, run_id, namespace, session, category, importance)
+    WHERE log_type = 'memory'
+"""
+# How many times a stored memory was deleted, by any process: a vector cache that saw another count reads every
+# vector again (a deleted newest row's seq is given to the next row inserted, so appending new rows alone would miss
+# it). Deletions are rare: cleanup, delete_record, clear. (``IF NOT EXISTS`` here and in MEMORY_INDEX: the same
+# statements create a new store and migrate an old one, whatever it already has.)
+MEMORY_DELETIONS: tuple[str, ...] = (
+    "CREATE TABLE IF NOT EXISTS memory_deletions (generation INTEGER NOT NULL)",
+    "INSERT INTO memory_deletions SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM memory_deletions)",
+    """
+    CREATE TRIGGER IF NOT EXISTS records_memory_delete AFTER DELETE ON records
+    WHEN old.log_type = 'memory'
+    BEGIN
+        UPDATE memory_deletions SET generation = generation + 1;
+    END
+    """,
+)
+
 # Statements that bring a store of an older layout to this one, by the version they start from. Version 1 counted
 # inserted records with a trigger per row; version 2 counts them per batch. Version 2 indexed the text of inserted
-# memories with a trigger per row; version 3 indexes it per batch.
+# memories with a trigger per row; version 3 indexes it per batch. Version 3 read every vector from the file for
+# each search; version 4 keeps them in memory and picks the candidates from a covering index.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: ("DROP TRIGGER records_tally_insert",),
     2: ("DROP TRIGGER records_text_insert",),
+    3: ("DROP INDEX IF EXISTS records_vectors", MEMORY_INDEX, *MEMORY_DELETIONS),
 }
 
 SCHEMA: tuple[str, ...] = (
@@ -80,12 +106,13 @@ SCHEMA: tuple[str, ...] = (
     CREATE INDEX records_expiry ON records (expires_at, log_type, memory_type)
     WHERE expires_at IS NOT NULL
     """,
-    # No index on the search filters (namespace, session, agent, ...): text search starts from the full-text index
-    # and vector search from records_vectors, both holding stored memories only, and every event would pay for it.
-    # search_vector reads the vectors of stored memories only, however many events the store holds.
-    "CREATE INDEX records_vectors ON records (seq) WHERE vector IS NOT NULL",
+    # The search filters (namespace, session, agent, ...) are indexed for stored memories only: text search starts
+    # from the full-text index and vector search from records_memories; an index over every event would cost every
+    # event.
+    MEMORY_INDEX,
     # -- vector_space: the embedder the stored vectors come from (one row once a logger with vectors opened) ---
     "CREATE TABLE vector_space (embedder TEXT NOT NULL, dimension INTEGER NOT NULL)",
+    *MEMORY_DELETIONS,
     # -- blobs: deduplicated sub-objects, addressed by hash -----------------------------------------------------
     """
     CREATE TABLE blobs (

@@ -1,0 +1,119 @@
+"""Vector search ranks vectors held in process memory (vectorcache.py): what it ranks must be what the store holds,
+whichever connection, thread or process changed it."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from orka_memory.backend import EncodedRecord, MemoryFilter
+from orka_memory.vectors import normalize, pack
+from orka_memory_file import FileBackend
+
+MakeRecord = Callable[..., EncodedRecord]
+NOW = 1_700_000_000_000
+DIMENSION = 8
+
+
+def unit(seed: int) -> bytes:
+    rng = random.Random(seed)
+    return pack(normalize([rng.uniform(-1, 1) for _ in range(DIMENSION)], DIMENSION))
+
+
+def best(backend: FileBackend, query: bytes, limit: int = 1, **filters: str) -> list[tuple[str, float]]:
+    hits = backend.search_vector(query, filters=MemoryFilter(**filters), limit=limit, now_ms=NOW)
+    return [(record.id, round(score, 4)) for record, score in hits]
+
+
+def seq_of(path: Path, record_id: str) -> int:
+    with sqlite3.connect(path) as connection:
+        seq: int = connection.execute("SELECT seq FROM records WHERE id = ?", (record_id,)).fetchone()[0]
+        return seq
+
+
+def test_memories_stored_by_another_connection_are_ranked(
+    open_store: Callable[..., FileBackend], memory: MakeRecord
+) -> None:
+    searcher, writer = open_store(), open_store()
+    writer.append([memory("m1", "one", vector=unit(1))], [])
+    assert best(searcher, unit(1)) == [("m1", 1.0)]  # the cache is built here
+    writer.append([memory("m2", "two", vector=unit(2)), memory("m3", "three", vector=unit(3))], [])
+    assert best(searcher, unit(3)) == [("m3", 1.0)]
+    assert {record_id for record_id, _ in best(searcher, unit(2), limit=10)} == {"m1", "m2", "m3"}
+
+
+def test_a_deleted_newest_memory_whose_seq_is_reused_is_not_ranked_by_its_old_vector(
+    open_store: Callable[..., FileBackend], memory: MakeRecord, store_path: Path
+) -> None:
+    """SQLite gives the seq of a deleted newest row to the next row inserted: a cache that only appended newer seqs
+    would rank the new memory by the deleted one's vector."""
+    searcher, writer = open_store(), open_store()
+    writer.append([memory("old", "old", vector=unit(1))], [])
+    assert best(searcher, unit(1)) == [("old", 1.0)]
+    reused = seq_of(store_path, "old")
+    assert writer.delete_record("old")
+    writer.append([memory("new", "new", vector=unit(2))], [])
+    assert seq_of(store_path, "new") == reused  # the case under test
+    assert best(searcher, unit(2)) == [("new", 1.0)]
+    ((found, score),) = best(searcher, unit(1))
+    assert found == "new" and score < 1.0
+
+
+def test_expired_deleted_and_filtered_memories_are_not_ranked(backend: FileBackend, memory: MakeRecord) -> None:
+    backend.append([
+        memory("live", "live", vector=unit(1), namespace="a"),
+        memory("expired", "expired", vector=unit(1), namespace="a", expires_at=NOW - 1),
+        memory("other", "other", vector=unit(1), namespace="b"),
+        memory("gone", "gone", vector=unit(1), namespace="a"),
+    ], [])  # fmt: skip
+    assert {record_id for record_id, _ in best(backend, unit(1), limit=10)} == {"live", "other", "gone"}
+    assert backend.delete_record("gone")
+    assert best(backend, unit(1), limit=10, namespace="a") == [("live", 1.0)]
+
+
+def test_searches_in_threads_beside_a_writer_rank_what_each_snapshot_holds(
+    open_store: Callable[..., FileBackend], memory: MakeRecord
+) -> None:
+    """Four threads search while another appends 40 batches and deletes a memory of every fifth: a search scores a
+    memory 1.0 exactly when it is the one whose vector was asked for (no memory is ranked by another's vector), and
+    at the end each memory left is found by its vector."""
+    backend = open_store()
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def write() -> None:
+        try:
+            for batch in range(40):
+                backend.append([memory(f"m{batch}-{i}", "text", vector=unit(batch * 10 + i)) for i in range(10)], [])
+                if batch % 5 == 4:
+                    backend.delete_record(f"m{batch}-0")
+        except BaseException as error:  # reported by the test, not lost in the thread
+            errors.append(error)
+        finally:
+            done.set()
+
+    def search(seed: int) -> None:
+        try:
+            while not done.is_set():
+                batch, i = divmod(seed % 400, 10)
+                for record_id, score in best(backend, unit(batch * 10 + i), limit=3):
+                    assert (score == 1.0) == (record_id == f"m{batch}-{i}"), (record_id, score)
+                seed += 7
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=write), *(threading.Thread(target=search, args=(n,)) for n in range(4))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    for batch in range(40):
+        for i in range(10):
+            record_id = f"m{batch}-{i}"
+            expected = [] if i == 0 and batch % 5 == 4 else [(record_id, 1.0)]
+            hits = [hit for hit in best(backend, unit(batch * 10 + i)) if hit[0] == record_id]
+            assert hits == expected, record_id
