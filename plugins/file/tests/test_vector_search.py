@@ -3,12 +3,16 @@ whichever connection, thread or process changed it."""
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from orka_memory.backend import EncodedRecord, MemoryFilter
 from orka_memory.vectors import normalize, pack
 from orka_memory_file import FileBackend
@@ -117,3 +121,29 @@ def test_searches_in_threads_beside_a_writer_rank_what_each_snapshot_holds(
             expected = [] if i == 0 and batch % 5 == 4 else [(record_id, 1.0)]
             hits = [hit for hit in best(backend, unit(batch * 10 + i)) if hit[0] == record_id]
             assert hits == expected, record_id
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+def test_a_forked_child_searches_with_a_cache_of_its_own(backend: FileBackend, memory: MakeRecord) -> None:
+    """The child of a fork taken while another thread held the cache's lock would wait on it for ever if it kept
+    the parent's cache; it starts its own, and sees what it stores itself."""
+    backend.append([memory("parent", "parent", vector=unit(1))], [])
+    assert best(backend, unit(1)) == [("parent", 1.0)]
+    with backend._vectors._lock:  # as if another thread were refreshing the cache at the moment of the fork
+        child = os.fork()
+        if child == 0:  # the child: report by exit status only, and never return into pytest
+            ok = False
+            try:
+                backend.append([memory("child", "child", vector=unit(2))], [])
+                ok = best(backend, unit(1)) == [("parent", 1.0)] and best(backend, unit(2)) == [("child", 1.0)]
+            finally:
+                os._exit(0 if ok else 1)
+    deadline = time.monotonic() + 30
+    while (waited := os.waitpid(child, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if waited[0] == 0:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        pytest.fail("the forked child's search did not return within 30 s")
+    assert os.waitstatus_to_exitcode(waited[1]) == 0
+    assert best(backend, unit(2)) == [("child", 1.0)]

@@ -499,6 +499,7 @@ class FileBackend:
         with self._connections_lock:
             self._closed = True
             handles, self._connections = self._connections, []
+        self._vectors = VectorCache()  # its memory goes with the store
         for pid, _thread, connection in handles:
             if pid == os.getpid():
                 connection.close()

@@ -11,11 +11,13 @@ in ``seq`` order, and catches up inside each search's own read transaction, so i
 
 It is built on the first vector search, so a process that never searches holds nothing. Arrays handed out are never
 changed: appends go into spare rows beyond those a search was given, or into a new buffer, so searches in several
-threads share the cache under a short lock.
+threads share the cache under a short lock. A forked child starts its own (the parent's lock may have been held at
+the fork).
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -71,6 +73,11 @@ class VectorCache:
     """The vectors of one store's stored memories, for every thread of this process (see the module)."""
 
     def __init__(self) -> None:
+        self._start()
+
+    def _start(self) -> None:
+        """Empty, owned by this process, with a lock of its own."""
+        self._pid = os.getpid()
         self._lock = threading.Lock()
         self._generation: int | None = None  # memory_deletions when the buffers were started
         self._newest = 0  # the highest memory seq read, with or without a vector
@@ -80,6 +87,8 @@ class VectorCache:
         """The stored memories' vectors of ``length`` bytes in ``connection``'s snapshot (call it inside the read
         transaction the search runs in). May also hold memories newer than that snapshot: the search's own SQL
         picks which of them count."""
+        if self._pid != os.getpid():
+            self._start()
         generation: int = connection.execute(queries.MEMORY_DELETIONS).fetchone()[0]
         with self._lock:
             if generation != self._generation:
