@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -150,6 +151,13 @@ def test_a_store_written_by_a_newer_version_is_refused(tmp_path: Path) -> None:
     expect_corrupt(path, "newer orka-memory-file", f"schema version {SCHEMA_VERSION + 1}", "upgrade")
 
 
+def layout(path: Path) -> tuple[int, set[str]]:
+    """The schema version of the store at ``path`` and the names of its tables, indexes and triggers."""
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        version: int = connection.execute("PRAGMA user_version").fetchone()[0]
+        return version, {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+
+
 VERSION_1_TALLY_TRIGGER = """
     CREATE TRIGGER records_tally_insert AFTER INSERT ON records
     BEGIN
@@ -195,13 +203,9 @@ def test_a_version_1_store_is_migrated_and_counts_each_record_once(tmp_path: Pat
         assert stats.raw_bytes == 2 + record("new").raw_size
     finally:
         backend.close()
-    connection = sqlite3.connect(path)
-    try:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
-        triggers = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-        assert not {"records_tally_insert", "records_text_insert"} & triggers
-    finally:
-        connection.close()
+    version, names = layout(path)
+    assert version == SCHEMA_VERSION == 4
+    assert not {"records_tally_insert", "records_text_insert"} & names
 
 
 def test_a_version_2_store_is_migrated_and_indexes_each_memory_once(tmp_path: Path, memory: MakeRecord) -> None:
@@ -226,13 +230,8 @@ def test_a_version_2_store_is_migrated_and_indexes_each_memory_once(tmp_path: Pa
         assert sorted(record.id for record, _ in found) == ["new", "old"]
     finally:
         backend.close()
-    connection = sqlite3.connect(path)
-    try:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-        triggers = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-        assert "records_text_insert" not in triggers
-    finally:
-        connection.close()
+    version, names = layout(path)
+    assert version == SCHEMA_VERSION and "records_text_insert" not in names
 
 
 def test_a_version_3_store_is_migrated_and_its_vectors_are_searched(tmp_path: Path, memory: MakeRecord) -> None:
@@ -268,14 +267,10 @@ def test_a_version_3_store_is_migrated_and_its_vectors_are_searched(tmp_path: Pa
         assert [record.id for record, _ in found] == ["new"]
     finally:
         backend.close()
-    connection = sqlite3.connect(path)
-    try:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-        indexes = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-        assert "records_memories" in indexes and "records_vectors" not in indexes
-        assert connection.execute("SELECT generation FROM memory_deletions").fetchall() == [(1,)]
-    finally:
-        connection.close()
+    version, names = layout(path)
+    assert version == SCHEMA_VERSION and "records_memories" in names and "records_vectors" not in names
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        assert connection.execute("SELECT generation FROM memory_deletions").fetchall() == [(1,)]  # one deletion
 
 
 def test_a_store_missing_a_table_is_refused(tmp_path: Path) -> None:
