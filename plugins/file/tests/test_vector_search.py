@@ -147,3 +147,30 @@ def test_a_forked_child_searches_with_a_cache_of_its_own(backend: FileBackend, m
         pytest.fail("the forked child's search did not return within 30 s")
     assert os.waitstatus_to_exitcode(waited[1]) == 0
     assert best(backend, unit(2)) == [("child", 1.0)]
+
+
+def test_a_store_over_the_cache_limit_is_searched_from_the_file_with_the_same_results(
+    open_store: Callable[..., FileBackend], memory: MakeRecord
+) -> None:
+    """``vector_cache_mb`` bounds the memory the cache takes: 0 keeps none; a store whose vectors outgrow the limit
+    makes the cache give up (and free what it held) until a deletion lets it try again. Either way every search
+    returns what the cached search returns."""
+    cached, uncached = open_store(), open_store(vector_cache_mb=0)
+    small = open_store(vector_cache_mb=300 * DIMENSION * 4 / 2**20)  # room for 300 vectors
+    cached.append([memory(f"m{i}", "text", vector=unit(i), namespace=f"ns-{i % 3}") for i in range(200)], [])
+    queries = [unit(seed) for seed in range(1000, 1010)]
+
+    def results(backend: FileBackend) -> list[list[tuple[str, float]]]:
+        return [best(backend, query, 5) + best(backend, query, 5, namespace="ns-1") for query in queries]
+
+    expected = results(cached)
+    assert results(uncached) == expected and results(small) == expected
+    assert small._vectors._buffers  # 200 vectors fit
+    cached.append([memory(f"n{i}", "text", vector=unit(500 + i)) for i in range(200)], [])
+    assert results(uncached) == results(small) == results(cached)
+    assert small._vectors._over and not small._vectors._buffers  # 400 do not: nothing is held
+    for i in range(150):
+        assert cached.delete_record(f"n{i}")
+    assert results(small) == results(cached)
+    assert small._vectors._buffers and not small._vectors._over  # 250 fit again
+    assert not uncached._vectors._buffers

@@ -61,7 +61,7 @@ from orka_memory_file.schema import (
     SCHEMA_VERSION,
 )
 from orka_memory_file.settings import FileSettings
-from orka_memory_file.vectorcache import VectorCache
+from orka_memory_file.vectorcache import VectorCache, vectors_of
 
 if TYPE_CHECKING:
     from orka_memory.logger import MemoryLogger
@@ -218,6 +218,11 @@ def statement_sizes(count: int, largest: int) -> list[int]:
     return sizes
 
 
+def _cache_limit(settings: FileSettings) -> int:
+    """``vector_cache_mb`` in bytes."""
+    return int(settings.vector_cache_mb * 1024 * 1024)
+
+
 def _record(row: Sequence[Any]) -> EncodedRecord:
     """The one row -> EncodedRecord conversion: every query selects the record columns first, in field order."""
     return EncodedRecord(*row[:_RECORD_WIDTH])
@@ -368,7 +373,7 @@ class FileBackend:
         self._connections: list[tuple[int, threading.Thread, sqlite3.Connection]] = []
         self._connections_lock = threading.Lock()
         self._write_lock = threading.Lock()  # this backend's writers queue here instead of polling SQLite's lock
-        self._vectors = VectorCache()  # filled by the first vector search
+        self._vectors = VectorCache(_cache_limit(settings))  # filled by the first vector search
         self._closed = False
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
@@ -499,7 +504,7 @@ class FileBackend:
         with self._connections_lock:
             self._closed = True
             handles, self._connections = self._connections, []
-        self._vectors = VectorCache()  # its memory goes with the store
+        self._vectors = VectorCache(_cache_limit(self.settings))  # its memory goes with the store
         for pid, _thread, connection in handles:
             if pid == os.getpid():
                 connection.close()
@@ -716,9 +721,10 @@ class FileBackend:
 
         def work(connection: sqlite3.Connection) -> list[tuple[EncodedRecord, float]]:
             vectors = self._vectors.vectors(connection, len(vector))
-            candidates = connection.execute(
-                queries.VECTOR_CANDIDATES.format(filters=conditions), {**params, "now_ms": now_ms}
-            ).fetchall()
+            sql = queries.VECTOR_CANDIDATES if vectors is not None else queries.VECTOR_CANDIDATES_WITH_VECTORS
+            candidates = connection.execute(sql.format(filters=conditions), {**params, "now_ms": now_ms}).fetchall()
+            if vectors is None:  # more vectors than the cache may hold: these candidates' own, read from the file
+                vectors = vectors_of(candidates, len(vector))
             best = nearest(vectors, candidates, vector, limit)
             if not best:
                 return []

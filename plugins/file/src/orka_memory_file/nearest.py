@@ -9,6 +9,7 @@ then the scores of the candidates SQL picked.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from orka_memory.vectors import similarity
@@ -16,10 +17,10 @@ from orka_memory.vectors import similarity
 from orka_memory_file.vectorcache import FLOAT32_LE, Vectors
 
 
-def nearest(vectors: Vectors, candidates: Sequence[tuple[int]], query: bytes, limit: int) -> list[tuple[int, float]]:
-    """The ``limit`` memories among ``candidates`` (rows of one ``seq``) most similar to ``query``, best first,
-    each with its similarity; ties go to the newest (highest ``seq``). A candidate without a vector of the query's
-    length in ``vectors`` is skipped."""
+def nearest(vectors: Vectors, candidates: Sequence[Sequence[Any]], query: bytes, limit: int) -> list[tuple[int, float]]:
+    """The ``limit`` memories among ``candidates`` (rows whose first column is a ``seq``) most similar to ``query``,
+    best first, each with its similarity; ties go to the newest (highest ``seq``). A candidate without a vector of
+    the query's length in ``vectors`` is skipped."""
     seqs = vectors.seqs
     if limit <= 0 or not candidates or not len(seqs):
         return []

@@ -91,10 +91,13 @@ SEARCH = (
 )
 # Vector search: the seqs of the live stored memories that pass the filters, from the covering index alone (their
 # vectors are in memory: vectorcache.py); then the full rows of the best few only. ``{filters}`` as in SEARCH.
-VECTOR_CANDIDATES = (
-    "SELECT r.seq FROM records AS r INDEXED BY records_memories WHERE r.log_type = 'memory' "
-    "AND (r.expires_at IS NULL OR r.expires_at > :now_ms){filters}"
+# Without the cache (over its memory limit), the candidates' vectors come with them, read from their rows.
+_VECTOR_CANDIDATES = (
+    "SELECT {columns} FROM records AS r INDEXED BY records_memories WHERE r.log_type = 'memory' "
+    "AND (r.expires_at IS NULL OR r.expires_at > :now_ms){{filters}}"
 )
+VECTOR_CANDIDATES = _VECTOR_CANDIDATES.format(columns="r.seq")
+VECTOR_CANDIDATES_WITH_VECTORS = _VECTOR_CANDIDATES.format(columns="r.seq, r.vector")
 # What a vector cache reads: the deletion count, then the memories newer than the newest it holds (a memory without
 # a vector comes too, so the cache knows it has seen that seq).
 MEMORY_DELETIONS = "SELECT generation FROM memory_deletions"

@@ -9,10 +9,12 @@ in ``seq`` order, and catches up inside each search's own read transaction, so i
   it reads every vector again: deletions are rare (cleanup, ``delete_record``, clearing), and the ``seq`` of a deleted
   newest row is given to the next row inserted, which appending alone would miss.
 
-It is built on the first vector search, so a process that never searches holds nothing. Arrays handed out are never
-changed: appends go into spare rows beyond those a search was given, or into a new buffer, so searches in several
-threads share the cache under a short lock. A forked child starts its own (the parent's lock may have been held at
-the fork).
+It is built on the first vector search, so a process that never searches holds nothing, and it holds at most
+``limit`` bytes of vectors (the ``vector_cache_mb`` setting): a store with more makes it give up, free what it held
+and answer None, and searches read the vectors from the file instead, until a deletion lets it try again. Arrays
+handed out are never changed: appends go into spare rows beyond those a search was given, or into a new buffer, so
+searches in several threads share the cache under a short lock. A forked child starts its own (the parent's lock
+may have been held at the fork).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from orka_memory_file import queries
 
 FLOAT32_LE = np.dtype("<f4")
 MIN_CAPACITY = 1024  # rows a new buffer holds at least; it doubles when full
+FETCH_ROWS = 4096  # rows read at a time, so a store over the limit is noticed before all of it is in memory
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,14 +68,29 @@ class _Buffer:
     def view(self) -> Vectors:
         return Vectors(self.seqs[: self.count], self.matrix[: self.count])
 
+    @property
+    def nbytes(self) -> int:
+        return self.count * self.dimension * FLOAT32_LE.itemsize
+
 
 EMPTY = Vectors(np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=FLOAT32_LE))
+
+
+def vectors_of(rows: list[tuple[int, bytes]], length: int) -> Vectors:
+    """The vectors of ``length`` bytes among ``rows`` of ``(seq, vector)`` in ``seq`` order, as one matrix."""
+    usable = [(seq, vector) for seq, vector in rows if len(vector) == length]
+    if not usable or length % FLOAT32_LE.itemsize:
+        return EMPTY
+    buffer = _Buffer(length // FLOAT32_LE.itemsize)
+    buffer.extend([seq for seq, _ in usable], [vector for _, vector in usable])
+    return buffer.view()
 
 
 class VectorCache:
     """The vectors of one store's stored memories, for every thread of this process (see the module)."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit  # bytes of vectors held at most
         self._start()
 
     def _start(self) -> None:
@@ -82,20 +100,29 @@ class VectorCache:
         self._generation: int | None = None  # memory_deletions when the buffers were started
         self._newest = 0  # the highest memory seq read, with or without a vector
         self._buffers: dict[int, _Buffer] = {}  # by vector length in bytes
+        self._over = False  # the store's vectors exceed ``limit`` (in generation ``_generation``)
 
-    def vectors(self, connection: sqlite3.Connection, length: int) -> Vectors:
+    def vectors(self, connection: sqlite3.Connection, length: int) -> Vectors | None:
         """The stored memories' vectors of ``length`` bytes in ``connection``'s snapshot (call it inside the read
-        transaction the search runs in). May also hold memories newer than that snapshot: the search's own SQL
-        picks which of them count."""
+        transaction the search runs in), or None when they do not fit in the limit. May also hold memories newer
+        than that snapshot: the search's own SQL picks which of them count."""
+        if self.limit <= 0:
+            return None
         if self._pid != os.getpid():
             self._start()
         generation: int = connection.execute(queries.MEMORY_DELETIONS).fetchone()[0]
         with self._lock:
             if generation != self._generation:
-                self._generation, self._newest, self._buffers = generation, 0, {}
-            rows = connection.execute(queries.MEMORY_VECTORS_AFTER, (self._newest,)).fetchall()
-            if rows:
+                self._generation, self._newest, self._buffers, self._over = generation, 0, {}, False
+            if self._over:
+                return None
+            cursor = connection.execute(queries.MEMORY_VECTORS_AFTER, (self._newest,))
+            while rows := cursor.fetchmany(FETCH_ROWS):
                 self._append(rows)
+                if sum(buffer.nbytes for buffer in self._buffers.values()) > self.limit:
+                    cursor.close()
+                    self._buffers, self._over = {}, True
+                    return None
             buffer = self._buffers.get(length)
             return EMPTY if buffer is None else buffer.view()
 
