@@ -156,7 +156,7 @@ def test_a_store_over_the_cache_limit_is_searched_from_the_file_with_the_same_re
     makes the cache give up (and free what it held) until a deletion lets it try again. Either way every search
     returns what the cached search returns."""
     cached, uncached = open_store(), open_store(vector_cache_mb=0)
-    small = open_store(vector_cache_mb=300 * DIMENSION * 4 / 2**20)  # room for 300 vectors
+    small = open_store(vector_cache_mb=300 * (DIMENSION * 4 + 8) / 2**20)  # room for 300 vectors and their seqs
     cached.append([memory(f"m{i}", "text", vector=unit(i), namespace=f"ns-{i % 3}") for i in range(200)], [])
     queries = [unit(seed) for seed in range(1000, 1010)]
 

@@ -10,11 +10,11 @@ in ``seq`` order, and catches up inside each search's own read transaction, so i
   newest row is given to the next row inserted, which appending alone would miss.
 
 It is built on the first vector search, so a process that never searches holds nothing, and it holds at most
-``limit`` bytes of vectors (the ``vector_cache_mb`` setting): a store with more makes it give up, free what it held
-and answer None, and searches read the vectors from the file instead, until a deletion lets it try again. Arrays
-handed out are never changed: appends go into spare rows beyond those a search was given, or into a new buffer, so
-searches in several threads share the cache under a short lock. A forked child starts its own (the parent's lock
-may have been held at the fork).
+``limit`` bytes (the ``vector_cache_mb`` setting; spare rows count): a store with more makes it give up, free what
+it held and answer None, and searches read the vectors from the file instead, until a deletion lets it try again.
+Arrays handed out are never changed: appends go into spare rows beyond those a search was given, or into a new
+buffer, so searches in several threads share the cache under a short lock. A forked child starts its own (the
+parent's lock may have been held at the fork).
 """
 
 from __future__ import annotations
@@ -50,10 +50,14 @@ class _Buffer:
         self.seqs = np.empty(0, dtype=np.int64)
         self.matrix = np.empty((0, dimension), dtype=FLOAT32_LE)
 
-    def extend(self, seqs: list[int], vectors: list[bytes]) -> None:
+    def extend(self, seqs: list[int], vectors: list[bytes], max_rows: int | None = None) -> None:
+        """Append rows; a new buffer doubles the capacity, but takes no more than ``max_rows`` rows unless the
+        rows themselves need more."""
         needed = self.count + len(seqs)
         if needed > len(self.seqs):  # a new buffer: the old one stays intact for searches that hold it
             capacity = max(needed, 2 * len(self.seqs), MIN_CAPACITY)
+            if max_rows is not None:
+                capacity = max(needed, min(capacity, max_rows))
             grown_seqs = np.empty(capacity, dtype=np.int64)
             grown_matrix = np.empty((capacity, self.dimension), dtype=FLOAT32_LE)
             grown_seqs[: self.count] = self.seqs[: self.count]
@@ -70,7 +74,8 @@ class _Buffer:
 
     @property
     def nbytes(self) -> int:
-        return self.count * self.dimension * FLOAT32_LE.itemsize
+        """The memory its arrays take, spare rows included."""
+        return self.seqs.nbytes + self.matrix.nbytes
 
 
 EMPTY = Vectors(np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=FLOAT32_LE))
@@ -137,5 +142,5 @@ class VectorCache:
             buffer = self._buffers.get(length)
             if buffer is None:
                 buffer = self._buffers[length] = _Buffer(length // FLOAT32_LE.itemsize)
-            buffer.extend(seqs, vectors)
+            buffer.extend(seqs, vectors, max_rows=self.limit // (length + np.dtype(np.int64).itemsize))
         self._newest = rows[-1][0]
