@@ -174,3 +174,29 @@ def test_a_store_over_the_cache_limit_is_searched_from_the_file_with_the_same_re
     assert results(small) == results(cached)
     assert small._vectors._buffers and not small._vectors._over  # 250 fit again
     assert not uncached._vectors._buffers
+
+
+def test_a_search_whose_snapshot_is_older_than_the_cache_ranks_only_what_its_snapshot_holds(
+    backend: FileBackend, memory: MakeRecord
+) -> None:
+    """Another thread can bring the shared cache past a search's snapshot while the search runs: a search without
+    filters takes no candidates from SQL, so it must stop at its snapshot's newest memory."""
+    backend.append([memory("m1", "one", vector=unit(1))], [])
+    assert best(backend, unit(1)) == [("m1", 1.0)]
+    cache, delayed = backend._vectors, []
+
+    def store_and_search_elsewhere() -> None:
+        backend.append([memory("m2", "two", vector=unit(2))], [])
+        assert best(backend, unit(2)) == [("m2", 1.0)]  # this search appends m2 to the cache
+
+    def late(connection: sqlite3.Connection, length: int) -> object:
+        if not delayed:  # the first search only: its snapshot starts, then another thread moves the cache on
+            delayed.append(connection.execute("SELECT count(*) FROM records").fetchone())
+            helper = threading.Thread(target=store_and_search_elsewhere)
+            helper.start()
+            helper.join()
+        return type(cache).vectors(cache, connection, length)
+
+    cache.vectors = late  # type: ignore[method-assign]
+    assert [record_id for record_id, _ in best(backend, unit(2), limit=5)] == ["m1"]
+    assert delayed and best(backend, unit(2)) == [("m2", 1.0)]

@@ -50,7 +50,7 @@ from orka_memory.backend import (
 )
 
 from orka_memory_file import queries
-from orka_memory_file.nearest import nearest
+from orka_memory_file.nearest import live_positions, nearest, positions_of
 from orka_memory_file.schema import (
     APPLICATION_ID,
     MIGRATIONS,
@@ -216,6 +216,13 @@ def statement_sizes(count: int, largest: int) -> list[int]:
         sizes.append(size)
         rest -= size
     return sizes
+
+
+def _every_memory(filters: MemoryFilter) -> bool:
+    """Whether ``filters`` let every live stored memory through (the default ``log_type="memory"`` only)."""
+    return filters.log_type in (None, "memory") and all(
+        getattr(filters, name) is None for name in queries.FILTER_CONDITIONS if name != "log_type"
+    )
 
 
 def _cache_limit(settings: FileSettings) -> int:
@@ -721,11 +728,16 @@ class FileBackend:
 
         def work(connection: sqlite3.Connection) -> list[tuple[EncodedRecord, float]]:
             vectors = self._vectors.vectors(connection, len(vector))
-            sql = queries.VECTOR_CANDIDATES if vectors is not None else queries.VECTOR_CANDIDATES_WITH_VECTORS
-            candidates = connection.execute(sql.format(filters=conditions), {**params, "now_ms": now_ms}).fetchall()
-            if vectors is None:  # more vectors than the cache may hold: these candidates' own, read from the file
-                vectors = vectors_of(candidates, len(vector))
-            best = nearest(vectors, candidates, vector, limit)
+            if vectors is not None and _every_memory(filters):  # the cache alone knows which memories are live
+                newest = connection.execute(queries.NEWEST_MEMORY).fetchone()[0] or 0
+                positions = live_positions(vectors, newest, now_ms)
+            else:
+                sql = queries.VECTOR_CANDIDATES if vectors is not None else queries.VECTOR_CANDIDATES_WITH_VECTORS
+                candidates = connection.execute(sql.format(filters=conditions), {**params, "now_ms": now_ms}).fetchall()
+                if vectors is None:  # more vectors than the cache may hold: these candidates' own, read from the file
+                    vectors = vectors_of(candidates, len(vector))
+                positions = positions_of(vectors, candidates)
+            best = nearest(vectors, positions, vector, limit)
             if not best:
                 return []
             sql = queries.RECORDS_BY_SEQ.format(marks=", ".join("?" * len(best)))

@@ -98,12 +98,15 @@ _VECTOR_CANDIDATES = (
 )
 VECTOR_CANDIDATES = _VECTOR_CANDIDATES.format(columns="r.seq")
 VECTOR_CANDIDATES_WITH_VECTORS = _VECTOR_CANDIDATES.format(columns="r.seq, r.vector")
-# What a vector cache reads: the deletion count, then the memories newer than the newest it holds (a memory without
-# a vector comes too, so the cache knows it has seen that seq).
+# What a vector cache reads: the deletion count, then the memories newer than the newest it holds, with their
+# expiry (a memory without a vector comes too, so the cache knows it has seen that seq).
 MEMORY_DELETIONS = "SELECT generation FROM memory_deletions"
 MEMORY_VECTORS_AFTER = (
-    "SELECT seq, vector FROM records INDEXED BY records_memories WHERE log_type = 'memory' AND seq > ? ORDER BY seq"
+    "SELECT seq, expires_at, vector FROM records INDEXED BY records_memories "
+    "WHERE log_type = 'memory' AND seq > ? ORDER BY seq"
 )
+# The newest stored memory of a snapshot: a search without filters ranks the cached memories up to it.
+NEWEST_MEMORY = "SELECT max(seq) FROM records INDEXED BY records_memories WHERE log_type = 'memory'"
 RECORDS_BY_SEQ = f"SELECT {_RECORD}, seq FROM records WHERE seq IN ({{marks}})"
 VECTOR_SPACE = "SELECT embedder, dimension FROM vector_space"
 SET_VECTOR_SPACE = "INSERT INTO vector_space (embedder, dimension) VALUES (?, ?)"

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,9 +36,11 @@ FETCH_ROWS = 4096  # rows read at a time, so a store over the limit is noticed b
 
 @dataclass(frozen=True, slots=True)
 class Vectors:
-    """Stored memories' vectors of one length: ``matrix[i]`` is the vector of the memory with ``seqs[i]``."""
+    """Stored memories' vectors of one length: ``matrix[i]`` is the vector of the memory with ``seqs[i]``, which
+    expires at ``expires[i]`` (epoch ms; ``NEVER`` for a memory that does not)."""
 
     seqs: np.ndarray  # int64, ascending
+    expires: np.ndarray  # int64
     matrix: np.ndarray  # float32, (len(seqs), dimension)
 
 
@@ -48,46 +51,55 @@ class _Buffer:
         self.dimension = dimension
         self.count = 0
         self.seqs = np.empty(0, dtype=np.int64)
+        self.expires = np.empty(0, dtype=np.int64)
         self.matrix = np.empty((0, dimension), dtype=FLOAT32_LE)
 
-    def extend(self, seqs: list[int], vectors: list[bytes], max_rows: int | None = None) -> None:
-        """Append rows; a new buffer doubles the capacity, but takes no more than ``max_rows`` rows unless the
-        rows themselves need more."""
-        needed = self.count + len(seqs)
+    def extend(self, rows: Sequence[tuple[int, int | None, bytes]], max_rows: int | None = None) -> None:
+        """Append ``(seq, expires_at, vector)`` rows; a new buffer doubles the capacity, but takes no more than
+        ``max_rows`` rows unless the rows themselves need more."""
+        needed = self.count + len(rows)
         if needed > len(self.seqs):  # a new buffer: the old one stays intact for searches that hold it
             capacity = max(needed, 2 * len(self.seqs), MIN_CAPACITY)
             if max_rows is not None:
                 capacity = max(needed, min(capacity, max_rows))
-            grown_seqs = np.empty(capacity, dtype=np.int64)
-            grown_matrix = np.empty((capacity, self.dimension), dtype=FLOAT32_LE)
-            grown_seqs[: self.count] = self.seqs[: self.count]
-            grown_matrix[: self.count] = self.matrix[: self.count]
-            self.seqs, self.matrix = grown_seqs, grown_matrix
-        self.seqs[self.count : needed] = seqs
-        self.matrix[self.count : needed] = np.frombuffer(b"".join(vectors), dtype=FLOAT32_LE).reshape(
-            len(vectors), self.dimension
-        )
+            seqs, expires = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
+            matrix = np.empty((capacity, self.dimension), dtype=FLOAT32_LE)
+            seqs[: self.count], expires[: self.count] = self.seqs[: self.count], self.expires[: self.count]
+            matrix[: self.count] = self.matrix[: self.count]
+            self.seqs, self.expires, self.matrix = seqs, expires, matrix
+        self.seqs[self.count : needed] = [seq for seq, _, _ in rows]
+        self.expires[self.count : needed] = [NEVER if expires is None else expires for _, expires, _ in rows]
+        self.matrix[self.count : needed] = np.frombuffer(
+            b"".join(vector for _, _, vector in rows), dtype=FLOAT32_LE
+        ).reshape(len(rows), self.dimension)
         self.count = needed
 
     def view(self) -> Vectors:
-        return Vectors(self.seqs[: self.count], self.matrix[: self.count])
+        return Vectors(self.seqs[: self.count], self.expires[: self.count], self.matrix[: self.count])
 
     @property
     def nbytes(self) -> int:
         """The memory its arrays take, spare rows included."""
-        return self.seqs.nbytes + self.matrix.nbytes
+        return self.seqs.nbytes + self.expires.nbytes + self.matrix.nbytes
+
+    @staticmethod
+    def row_bytes(length: int) -> int:
+        """The memory one row takes: its vector of ``length`` bytes, its seq and its expiry."""
+        return length + 2 * np.dtype(np.int64).itemsize
 
 
-EMPTY = Vectors(np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=FLOAT32_LE))
+NEVER = np.iinfo(np.int64).max
+EMPTY = Vectors(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=FLOAT32_LE))
 
 
 def vectors_of(rows: list[tuple[int, bytes]], length: int) -> Vectors:
-    """The vectors of ``length`` bytes among ``rows`` of ``(seq, vector)`` in ``seq`` order, as one matrix."""
-    usable = [(seq, vector) for seq, vector in rows if len(vector) == length]
+    """The vectors of ``length`` bytes among ``rows`` of ``(seq, vector)`` in ``seq`` order, as one matrix (rows a
+    query has already found live: their expiry is not kept)."""
+    usable = [(seq, None, vector) for seq, vector in rows if len(vector) == length]
     if not usable or length % FLOAT32_LE.itemsize:
         return EMPTY
     buffer = _Buffer(length // FLOAT32_LE.itemsize)
-    buffer.extend([seq for seq, _ in usable], [vector for _, vector in usable])
+    buffer.extend(usable)
     return buffer.view()
 
 
@@ -131,16 +143,14 @@ class VectorCache:
             buffer = self._buffers.get(length)
             return EMPTY if buffer is None else buffer.view()
 
-    def _append(self, rows: list[tuple[int, bytes | None]]) -> None:
-        by_length: dict[int, tuple[list[int], list[bytes]]] = {}
-        for seq, vector in rows:
+    def _append(self, rows: list[tuple[int, int | None, bytes | None]]) -> None:
+        by_length: dict[int, list[tuple[int, int | None, bytes]]] = {}
+        for seq, expires_at, vector in rows:
             if vector is not None and len(vector) % FLOAT32_LE.itemsize == 0:
-                seqs, vectors = by_length.setdefault(len(vector), ([], []))
-                seqs.append(seq)
-                vectors.append(vector)
-        for length, (seqs, vectors) in by_length.items():
+                by_length.setdefault(len(vector), []).append((seq, expires_at, vector))
+        for length, usable in by_length.items():
             buffer = self._buffers.get(length)
             if buffer is None:
                 buffer = self._buffers[length] = _Buffer(length // FLOAT32_LE.itemsize)
-            buffer.extend(seqs, vectors, max_rows=self.limit // (length + np.dtype(np.int64).itemsize))
+            buffer.extend(usable, max_rows=self.limit // _Buffer.row_bytes(length))
         self._newest = rows[-1][0]
