@@ -720,8 +720,9 @@ class FileBackend:
     def search_vector(
         self, vector: bytes, *, filters: MemoryFilter, limit: int, now_ms: int
     ) -> list[tuple[EncodedRecord, float]]:
-        """Exact nearest neighbours among the live stored memories passing ``filters`` (applied in SQL, before
-        ranking, to the vectors this process holds in memory), best first, with their similarity in [0, 1]."""
+        """Exact nearest neighbours among the live stored memories passing ``filters``, best first, with their
+        similarity in [0, 1]. The vectors ranked are held in this process's memory (``vectorcache.py``); the filters
+        are applied before ranking, in SQL, or by the cache alone when they let every live memory through."""
         if limit <= 0:
             return []
         conditions, params = filter_conditions(filters)

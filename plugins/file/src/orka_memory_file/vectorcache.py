@@ -122,7 +122,7 @@ class VectorCache:
     def vectors(self, connection: sqlite3.Connection, length: int) -> Vectors | None:
         """The stored memories' vectors of ``length`` bytes in ``connection``'s snapshot (call it inside the read
         transaction the search runs in), or None when they do not fit in the limit. May also hold memories newer
-        than that snapshot: the search's own SQL picks which of them count."""
+        than that snapshot: the search's own SQL, or its snapshot's newest seq, picks which of them count."""
         if self.limit <= 0:
             return None
         if self._pid != os.getpid():
