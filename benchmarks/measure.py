@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 from cputime import CpuClock
-from memories import SEARCHES, Memory, log_memories, memory_workload
+from memories import SEARCHES, Memory, grow, memory_workload
 from orka_memory.logger import MemoryLogger
 from orka_memory.record import MemoryRecord, new_record_id, now_ms
 from target import Target
@@ -235,10 +235,7 @@ def measure_searches(target: Target, sizes: Sequence[int], *, seed: int) -> list
     memories, queries = memory_workload(max(sizes), seed)
     results = []
     with target.store() as memory:
-        stored = 0
-        for size in sorted(sizes):
-            log_memories(memory, memories[stored:size])
-            stored = size
+        for size in grow(memory, memories, sizes):
             latency = {}
             for label, options in SEARCHES.items():
                 search = _searcher(memory, queries, options)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import gc
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +86,16 @@ def log_memories(memory: MemoryLogger, memories: Sequence[Memory]) -> float:
 
     gc.collect()
     return len(memories) / timed(work)
+
+
+def grow(memory: MemoryLogger, memories: Sequence[Memory], sizes: Sequence[int], *, held: int = 0) -> Iterator[int]:
+    """Grow ``memory``'s store, which holds the first ``held`` of ``memories``, by ``log_memory()`` to each of
+    ``sizes`` in ascending order, yielding each size once the store holds that many."""
+    for size in sorted(sizes):
+        if size > held:
+            log_memories(memory, memories[held:size])
+            held = size
+        yield size
 
 
 def search_filter(options: dict[str, Any]) -> MemoryFilter:

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from memories import SEARCHES, Memory, log_memories, memory_workload, search_filter
+from memories import SEARCHES, Memory, grow, log_memories, memory_workload, search_filter
 from orka_memory import create_memory_logger
 from orka_memory.logger import MemoryLogger
 from orka_memory.plugins import get_plugin_manager
@@ -284,11 +284,7 @@ def grow_and_search(
     """The searches at each size of ``sizes``, ``memory``'s store holding the first ``sizes[0]`` memories and
     grown by ``log_memory()`` to each next size in turn."""
     searches: dict[int, dict[str, SearchResult]] = {}
-    stored = sizes[0]
-    for size in sizes:
-        if size > stored:
-            log_memories(memory, memories[stored:size])
-            stored = size
+    for size in grow(memory, memories, sizes, held=sizes[0]):
         held = memories[:size]
         searches[size] = {label: measure_search(memory, url, held, queries, options)
                           for label, options in SEARCHES.items()}  # fmt: skip

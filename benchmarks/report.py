@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -123,9 +123,7 @@ def read_rows(reads: Sequence[ReadResult]) -> list[Row]:
                 _x(ours[0] / raw[0]) if raw else "",
             ))  # fmt: skip
     if len(reads) > 1:
-        first, last = reads[0], reads[-1]
-        growth = " / ".join(_x(last.latency_ms[name][0] / first.latency_ms[name][0]) for name in names)
-        rows.append(Row(f"p50 growth {first.size:,} -> {last.size:,} events: tail / trace / stats", growth))
+        rows.append(_growth(reads[0], reads[-1], "events", names))
     return rows
 
 
@@ -135,11 +133,16 @@ def search_rows(searches: Sequence[SearchLatency]) -> list[Row]:
     rows = [Row(f"search_memories(10) by vector, {label}, {search.size:,} memories, ms p50 / p99", _pair(*ms, 2))
             for search in searches for label, ms in search.latency_ms.items()]  # fmt: skip
     if len(searches) > 1:
-        first, last = searches[0], searches[-1]
-        growth = " / ".join(_x(last.latency_ms[label][0] / first.latency_ms[label][0]) for label in first.latency_ms)
-        labels = " / ".join(first.latency_ms)
-        rows.append(Row(f"p50 growth {first.size:,} -> {last.size:,} memories: {labels}", growth))
+        rows.append(_growth(searches[0], searches[-1], "memories", searches[0].latency_ms))
     return rows
+
+
+def _growth(first: ReadResult | SearchLatency, last: ReadResult | SearchLatency, what: str,
+            names: Iterable[str]) -> Row:  # fmt: skip
+    """How the p50 of each of ``names`` grew from the ``first`` store to the ``last``: flat is 1.00x."""
+    names = list(names)
+    growth = " / ".join(_x(last.latency_ms[name][0] / first.latency_ms[name][0]) for name in names)
+    return Row(f"p50 growth {first.size:,} -> {last.size:,} {what}: {' / '.join(names)}", growth)
 
 
 def target_section(result: TargetResult, ceiling: TargetResult | None, threads: int) -> Section:
