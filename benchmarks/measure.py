@@ -5,8 +5,9 @@
   each store holds per event.
 - ``measure_reads``: ``tail(100)``, ``trace(run)`` of a 500-event run and ``stats`` on a store of a given size,
   with the raw client's reads beside them. The store is bulk-loaded (``bulk_load``), not logged: see there.
-- ``measure_searches``: ``search_memories(10)`` by vector, without and with filters, on a store of stored memories
-  grown by ``log_memory()`` to each size in turn (``memories.py``), for targets whose backend searches itself.
+- ``measure_searches``: ``search_memories(10)`` by vector, without and with filters, then right after a deletion,
+  on a store of stored memories grown by ``log_memory()`` to each size in turn (``memories.py``), for targets whose
+  backend searches itself.
 """
 
 from __future__ import annotations
@@ -231,7 +232,10 @@ class SearchLatency:
 
 def measure_searches(target: Target, sizes: Sequence[int], *, seed: int) -> list[SearchLatency]:
     """``search_memories(num_results=10)`` by vector (each query's vector given, as a caller holding an embedding
-    passes it) with each of ``memories.SEARCHES``' filters, on one store grown by ``log_memory()`` to each size."""
+    passes it) with each of ``memories.SEARCHES``' filters, on one store grown by ``log_memory()`` to each size; then
+    without filters, each search right after an untimed ``delete_memory()`` of the newest memory (a store whose
+    search keeps state, as the file backend's vector cache does, must catch up with the deletion in the search). The
+    next size's store holds that many memories fewer."""
     memories, queries = memory_workload(max(sizes), seed)
     results = []
     with target.store() as memory:
@@ -242,8 +246,23 @@ def measure_searches(target: Target, sizes: Sequence[int], *, seed: int) -> list
                 if not search():  # a benchmark searching the wrong store would still print numbers
                     raise RuntimeError(f"{target.name}: search_memories of {size} memories found nothing")
                 latency[label] = latencies(search, SEARCH_ROUNDS)
+            latency["no filter, after a deletion"] = latencies(
+                _searcher(memory, queries, {}), SEARCH_ROUNDS, before=_newest_deleter(memory, SEARCH_ROUNDS + 1)
+            )
             results.append(SearchLatency(size, latency))
     return results
+
+
+def _newest_deleter(memory: MemoryLogger, count: int) -> Callable[[], None]:
+    """Each call deletes the newest of the ``count`` newest stored memories left."""
+    keys = iter([item["key"] for item in memory.get_recent_stored_memories(count)])
+
+    def delete() -> None:
+        key = next(keys)
+        if not memory.delete_memory(key):  # a search after nothing was deleted would still print numbers
+            raise RuntimeError(f"delete_memory({key!r}) found nothing to delete")
+
+    return delete
 
 
 def _searcher(

@@ -121,11 +121,17 @@ def percentile(samples: Sequence[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
-def latencies(function: Callable[[], Any], rounds: int) -> tuple[float, float]:
-    """p50 and p99 in milliseconds of ``rounds`` calls (after one untimed call, which warms caches)."""
-    function()
-    samples = [timed(function) for _ in range(rounds)]
-    return percentile(samples, 0.5) * 1000, percentile(samples, 0.99) * 1000
+def latencies(
+    function: Callable[[], Any], rounds: int, *, before: Callable[[], Any] | None = None
+) -> tuple[float, float]:
+    """p50 and p99 in milliseconds of ``rounds`` calls (after one untimed call, which warms caches); ``before``, if
+    given, runs untimed before each call."""
+    samples = []
+    for _ in range(rounds + 1):
+        if before is not None:
+            before()
+        samples.append(timed(function))
+    return percentile(samples[1:], 0.5) * 1000, percentile(samples[1:], 0.99) * 1000
 
 
 # -- summaries ------------------------------------------------------------------------------------------------------

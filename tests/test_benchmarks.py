@@ -26,6 +26,7 @@ def test_runner_prints_the_table_and_writes_json_and_chart(tmp_path: Path) -> No
     assert "log()+flush ev/s, 1 thread, 1.7 KB events" in table
     assert "tail(100) ms p50 / p99, 1,000 events" in table
     assert "search_memories(10) by vector, namespace + min_importance, 300 memories, ms p50 / p99" in table
+    assert "search_memories(10) by vector, no filter, after a deletion, 300 memories, ms p50 / p99" in table
     assert "CPU µs/event, process + engine server, 1 thread, 1.7 KB events" in table
     assert "bytes stored / raw JSON, dedup workload" in table  # the goals
     assert "CPU bound" in table  # SQLite runs in the process: its CPU is always known

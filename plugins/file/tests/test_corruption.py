@@ -204,7 +204,7 @@ def test_a_version_1_store_is_migrated_and_counts_each_record_once(tmp_path: Pat
     finally:
         backend.close()
     version, names = layout(path)
-    assert version == SCHEMA_VERSION == 4
+    assert version == SCHEMA_VERSION
     assert not {"records_tally_insert", "records_text_insert"} & names
 
 
@@ -234,19 +234,41 @@ def test_a_version_2_store_is_migrated_and_indexes_each_memory_once(tmp_path: Pa
     assert version == SCHEMA_VERSION and "records_text_insert" not in names
 
 
-def test_a_version_3_store_is_migrated_and_its_vectors_are_searched(tmp_path: Path, memory: MakeRecord) -> None:
-    """Version 3 read every vector from the file for each search, through an index on seq alone; opened by this
-    version it gets the covering index of stored memories and the deletion count the vector cache relies on."""
+VERSION_4_DELETION_COUNT = (
+    "DROP TRIGGER records_memory_delete",
+    "DROP TRIGGER deleted_memories_prune",
+    "DROP TABLE deleted_memories",
+    "CREATE TABLE memory_deletions (generation INTEGER NOT NULL)",
+    "INSERT INTO memory_deletions VALUES (0)",
+    """
+    CREATE TRIGGER records_memory_delete AFTER DELETE ON records WHEN old.log_type = 'memory'
+    BEGIN
+        UPDATE memory_deletions SET generation = generation + 1;
+    END
+    """,
+)
+VERSION_3_VECTOR_INDEX = (
+    "DROP INDEX records_memories",
+    "CREATE INDEX records_vectors ON records (seq) WHERE vector IS NOT NULL",
+    "DROP TRIGGER records_memory_delete",
+    "DROP TABLE memory_deletions",
+)
+
+
+@pytest.mark.parametrize(
+    ("version", "statements"),
+    [(4, VERSION_4_DELETION_COUNT), (3, VERSION_4_DELETION_COUNT + VERSION_3_VECTOR_INDEX)],
+)
+def test_a_version_3_or_4_store_is_migrated_and_its_vectors_are_searched(
+    tmp_path: Path, memory: MakeRecord, version: int, statements: tuple[str, ...]
+) -> None:
+    """Version 3 read every vector from the file for each search, through an index on seq alone; version 4 counted
+    deletions of stored memories. Opened by this version, either gets the covering index of stored memories and the
+    log of deleted memories the vector cache relies on."""
     path = tmp_path / "memory.db"
     open_at(path).close()
     connection = sqlite3.connect(path)
-    for statement in (
-        "DROP INDEX records_memories",
-        "CREATE INDEX records_vectors ON records (seq) WHERE vector IS NOT NULL",
-        "DROP TRIGGER records_memory_delete",
-        "DROP TABLE memory_deletions",
-        "PRAGMA user_version = 3",
-    ):
+    for statement in (*statements, f"PRAGMA user_version = {version}"):
         connection.execute(statement)
     old = pack(normalize([1.0, 0.0, 0.0, 0.0], 4))
     connection.execute(
@@ -268,9 +290,10 @@ def test_a_version_3_store_is_migrated_and_its_vectors_are_searched(tmp_path: Pa
     finally:
         backend.close()
     version, names = layout(path)
-    assert version == SCHEMA_VERSION and "records_memories" in names and "records_vectors" not in names
+    assert version == SCHEMA_VERSION == 5
+    assert "records_memories" in names and not {"records_vectors", "memory_deletions"} & names
     with contextlib.closing(sqlite3.connect(path)) as connection:
-        assert connection.execute("SELECT generation FROM memory_deletions").fetchall() == [(1,)]  # one deletion
+        assert connection.execute("SELECT seq FROM deleted_memories").fetchall() == [(1,)]  # "old", the first row
 
 
 def test_a_store_missing_a_table_is_refused(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import pytest
 from orka_memory.backend import EncodedRecord, MemoryFilter
 from orka_memory.vectors import normalize, pack
 from orka_memory_file import FileBackend
+from orka_memory_file.schema import DELETION_LOG_ROWS
 
 MakeRecord = Callable[..., EncodedRecord]
 NOW = 1_700_000_000_000
@@ -176,6 +177,23 @@ def test_a_store_over_the_cache_limit_is_searched_from_the_file_with_the_same_re
     assert not uncached._vectors._buffers
 
 
+def move_the_cache_on_during_the_next_search(backend: FileBackend, elsewhere: Callable[[], None]) -> list[object]:
+    """Make the next search start its snapshot, then run ``elsewhere`` in another thread (which may bring the shared
+    cache past that snapshot) before the search reads the cache. The list returned is filled when that happened."""
+    cache, delayed = backend._vectors, []
+
+    def late(connection: sqlite3.Connection, length: int) -> object:
+        if not delayed:
+            delayed.append(connection.execute("SELECT count(*) FROM records").fetchone())  # the snapshot starts
+            helper = threading.Thread(target=elsewhere)
+            helper.start()
+            helper.join()
+        return type(cache).vectors(cache, connection, length)
+
+    cache.vectors = late  # type: ignore[method-assign]
+    return delayed
+
+
 def test_a_search_whose_snapshot_is_older_than_the_cache_ranks_only_what_its_snapshot_holds(
     backend: FileBackend, memory: MakeRecord
 ) -> None:
@@ -183,20 +201,78 @@ def test_a_search_whose_snapshot_is_older_than_the_cache_ranks_only_what_its_sna
     filters takes no candidates from SQL, so it must stop at its snapshot's newest memory."""
     backend.append([memory("m1", "one", vector=unit(1))], [])
     assert best(backend, unit(1)) == [("m1", 1.0)]
-    cache, delayed = backend._vectors, []
 
     def store_and_search_elsewhere() -> None:
         backend.append([memory("m2", "two", vector=unit(2))], [])
         assert best(backend, unit(2)) == [("m2", 1.0)]  # this search appends m2 to the cache
 
-    def late(connection: sqlite3.Connection, length: int) -> object:
-        if not delayed:  # the first search only: its snapshot starts, then another thread moves the cache on
-            delayed.append(connection.execute("SELECT count(*) FROM records").fetchone())
-            helper = threading.Thread(target=store_and_search_elsewhere)
-            helper.start()
-            helper.join()
-        return type(cache).vectors(cache, connection, length)
-
-    cache.vectors = late  # type: ignore[method-assign]
+    delayed = move_the_cache_on_during_the_next_search(backend, store_and_search_elsewhere)
     assert [record_id for record_id, _ in best(backend, unit(2), limit=5)] == ["m1"]
     assert delayed and best(backend, unit(2)) == [("m2", 1.0)]
+
+
+def test_a_search_whose_snapshot_still_holds_a_memory_the_cache_dropped_ranks_it(
+    backend: FileBackend, memory: MakeRecord
+) -> None:
+    backend.append([memory("m1", "one", vector=unit(1)), memory("m2", "two", vector=unit(2))], [])
+    assert best(backend, unit(1)) == [("m1", 1.0)]
+
+    def delete_and_search_elsewhere() -> None:
+        assert backend.delete_record("m1")
+        assert [record_id for record_id, _ in best(backend, unit(1), limit=5)] == ["m2"]  # the cache drops m1
+
+    delayed = move_the_cache_on_during_the_next_search(backend, delete_and_search_elsewhere)
+    assert best(backend, unit(1)) == [("m1", 1.0)]
+    assert delayed and [record_id for record_id, _ in best(backend, unit(1), limit=5)] == ["m2"]
+
+
+def test_a_deletion_drops_the_memory_without_reading_the_other_vectors_again(
+    open_store: Callable[..., FileBackend], memory: MakeRecord
+) -> None:
+    searcher, writer = open_store(), open_store()
+    writer.append([memory(f"m{i}", "text", vector=unit(i)) for i in range(50)], [])
+    assert best(searcher, unit(10)) == [("m10", 1.0)]
+    read: list[int] = []
+    append = searcher._vectors._append
+    searcher._vectors._append = lambda rows: (read.append(len(rows)), append(rows))[1]  # type: ignore[method-assign]
+    assert writer.delete_record("m10") and writer.delete_record("m20")
+    assert best(searcher, unit(10), limit=50)[0][0] != "m10"
+    remaining = {f"m{i}" for i in range(50)} - {"m10", "m20"}
+    assert {record_id for record_id, _ in best(searcher, unit(1), limit=50)} == remaining
+    assert read == []  # nothing was read from the file: the two were dropped from the cache
+
+
+def test_a_memory_given_the_seq_of_a_deleted_event_above_the_newest_cached_memory_is_ranked(
+    open_store: Callable[..., FileBackend], memory: MakeRecord, record: MakeRecord, store_path: Path
+) -> None:
+    """After the newest memory and an event below it are deleted, the next row inserted takes the event's seq,
+    which is below every seq the cache had read: it must read again from the newest memory it still holds."""
+    searcher, writer = open_store(), open_store()
+    writer.append([memory("m1", "one", vector=unit(1)), record("event"), memory("m2", "two", vector=unit(2))], [])
+    assert best(searcher, unit(2)) == [("m2", 1.0)]
+    event = seq_of(store_path, "event")
+    assert writer.delete_record("m2") and writer.delete_record("event")
+    writer.append([memory("new", "new", vector=unit(3))], [])
+    assert seq_of(store_path, "new") == event  # the case under test
+    assert best(searcher, unit(3)) == [("new", 1.0)]
+    assert best(searcher, unit(2), limit=5)[0][0] != "m2"
+
+
+def test_a_cache_further_behind_than_the_deletion_log_reads_every_vector_again(
+    open_store: Callable[..., FileBackend], memory: MakeRecord, record: MakeRecord, store_path: Path
+) -> None:
+    """Only the newest DELETION_LOG_ROWS deletions (and up to a thousand more) are kept: a cache that missed older
+    ones cannot tell which of its memories are gone, so it starts again."""
+    searcher, writer = open_store(), open_store()
+    count = DELETION_LOG_ROWS + 2000
+    for start in range(0, count, 1000):
+        writer.append([memory(f"d{i}", "text", vector=unit(i)) for i in range(start, start + 1000)], [])
+    writer.append([record("event")], [])  # so that no seq is given again
+    assert best(searcher, unit(0)) == [("d0", 1.0)]
+    assert writer.delete_records(log_type="memory") == count
+    writer.append([memory("after", "after", vector=unit(-1))], [])
+    with sqlite3.connect(store_path) as connection:
+        logged, oldest = connection.execute("SELECT count(*), min(seq) FROM deleted_memories").fetchone()
+    assert logged < DELETION_LOG_ROWS + 1000 and oldest > 1  # the log is bounded: d0's deletion is gone
+    assert [record_id for record_id, _ in best(searcher, unit(0), limit=5)] == ["after"]
+    assert best(searcher, unit(-1), limit=5) == [("after", 1.0)]

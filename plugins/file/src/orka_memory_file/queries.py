@@ -98,9 +98,11 @@ _VECTOR_CANDIDATES = (
 )
 VECTOR_CANDIDATES = _VECTOR_CANDIDATES.format(columns="r.seq")
 VECTOR_CANDIDATES_WITH_VECTORS = _VECTOR_CANDIDATES.format(columns="r.seq, r.vector")
-# What a vector cache reads: the deletion count, then the memories newer than the newest it holds, with their
-# expiry (a memory without a vector comes too, so the cache knows it has seen that seq).
-MEMORY_DELETIONS = "SELECT generation FROM memory_deletions"
+# What a vector cache reads: the positions of the deletions logged, the memories deleted since it last looked, then
+# the memories newer than the newest it holds, with their expiry (a memory without a vector comes too, so the cache
+# knows it has seen that seq).
+DELETION_POSITIONS = "SELECT min(position), max(position) FROM deleted_memories"
+DELETED_MEMORIES_AFTER = "SELECT seq FROM deleted_memories WHERE position > ?"
 MEMORY_VECTORS_AFTER = (
     "SELECT seq, expires_at, vector FROM records INDEXED BY records_memories "
     "WHERE log_type = 'memory' AND seq > ? ORDER BY seq"

@@ -24,7 +24,7 @@ import dataclasses
 from orka_memory.backend import Blob, EncodedRecord
 
 APPLICATION_ID = 0x4F524B41  # "ORKA" in ASCII: marks the file as an orka-memory store
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # UPSERT (3.24) and unicode61's ``remove_diacritics 2`` (3.27) are the newest features this layout uses.
 MIN_SQLITE_VERSION = (3, 27, 0)
@@ -47,18 +47,26 @@ MEMORY_INDEX = """
     (seq, expires_at, log_type, memory_type, agent_id, run_id, namespace, session, category, importance)
     WHERE log_type = 'memory'
 """
-# How many times a stored memory was deleted, by any process: a vector cache that saw another count reads every
-# vector again (a deleted newest row's seq is given to the next row inserted, so appending new rows alone would miss
-# it). Deletions are rare: cleanup, delete_record, clear. (``IF NOT EXISTS`` here and in MEMORY_INDEX: the same
-# statements create a new store and migrate an old one, whatever it already has.)
-MEMORY_DELETIONS: tuple[str, ...] = (
-    "CREATE TABLE IF NOT EXISTS memory_deletions (generation INTEGER NOT NULL)",
-    "INSERT INTO memory_deletions SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM memory_deletions)",
+# The stored memories deleted, by any process, in the order they were deleted (``position``): a vector cache drops
+# those deleted since it last looked, instead of reading every vector again. ``position`` aliases the rowid and the
+# newest row is never pruned, so positions only grow. Every thousandth deletion prunes all but the newest
+# ``DELETION_LOG_ROWS``; a cache further behind than the log reaches reads every vector again. (``IF NOT EXISTS``
+# here and in MEMORY_INDEX: the same statements create a new store and migrate an old one, whatever it has.)
+DELETION_LOG_ROWS = 10_000
+DELETED_MEMORIES: tuple[str, ...] = (
+    "CREATE TABLE IF NOT EXISTS deleted_memories (position INTEGER PRIMARY KEY, seq INTEGER NOT NULL)",
     """
     CREATE TRIGGER IF NOT EXISTS records_memory_delete AFTER DELETE ON records
     WHEN old.log_type = 'memory'
     BEGIN
-        UPDATE memory_deletions SET generation = generation + 1;
+        INSERT INTO deleted_memories (seq) VALUES (old.seq);
+    END
+    """,
+    f"""
+    CREATE TRIGGER IF NOT EXISTS deleted_memories_prune AFTER INSERT ON deleted_memories
+    WHEN new.position % 1000 = 0
+    BEGIN
+        DELETE FROM deleted_memories WHERE position <= new.position - {DELETION_LOG_ROWS};
     END
     """,
 )
@@ -66,11 +74,13 @@ MEMORY_DELETIONS: tuple[str, ...] = (
 # Statements that bring a store of an older layout to this one, by the version they start from. Version 1 counted
 # inserted records with a trigger per row; version 2 counts them per batch. Version 2 indexed the text of inserted
 # memories with a trigger per row; version 3 indexes it per batch. Version 3 read every vector from the file for
-# each search; version 4 keeps them in memory and picks the candidates from a covering index.
+# each search; version 4 keeps them in memory and picks the candidates from a covering index. Version 4 counted
+# deletions, and a vector cache read every vector again after one; version 5 logs which memories were deleted.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: ("DROP TRIGGER records_tally_insert",),
     2: ("DROP TRIGGER records_text_insert",),
-    3: ("DROP INDEX IF EXISTS records_vectors", MEMORY_INDEX, *MEMORY_DELETIONS),
+    3: ("DROP INDEX IF EXISTS records_vectors", MEMORY_INDEX),
+    4: ("DROP TRIGGER IF EXISTS records_memory_delete", "DROP TABLE IF EXISTS memory_deletions", *DELETED_MEMORIES),
 }
 
 SCHEMA: tuple[str, ...] = (
@@ -112,7 +122,7 @@ SCHEMA: tuple[str, ...] = (
     MEMORY_INDEX,
     # -- vector_space: the embedder the stored vectors come from (one row once a logger with vectors opened) ---
     "CREATE TABLE vector_space (embedder TEXT NOT NULL, dimension INTEGER NOT NULL)",
-    *MEMORY_DELETIONS,
+    *DELETED_MEMORIES,
     # -- blobs: deduplicated sub-objects, addressed by hash -----------------------------------------------------
     """
     CREATE TABLE blobs (

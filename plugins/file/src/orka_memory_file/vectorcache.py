@@ -4,17 +4,20 @@ Reading every vector out of the file for each search cost about 2.5 µs a memory
 memories); ranking them in memory costs a tenth of that. The cache holds one float32 matrix per vector length, rows
 in ``seq`` order, and catches up inside each search's own read transaction, so it ranks what that snapshot holds:
 
-- memories stored since it last looked (``seq`` above the newest it has seen) are appended;
-- when a stored memory was deleted, by this process or another (``memory_deletions`` counts them, by a trigger),
-  it reads every vector again: deletions are rare (cleanup, ``delete_record``, clearing), and the ``seq`` of a deleted
-  newest row is given to the next row inserted, which appending alone would miss.
+- memories deleted since it last looked, by this process or another, are dropped (a trigger logs each deleted
+  memory's ``seq`` in ``deleted_memories``); then it reads again from the newest memory it still holds, because
+  SQLite gives the next row inserted the ``seq`` above the largest left, which may be a deleted one's;
+- memories stored since it last looked (``seq`` above the newest it has seen) are appended.
+
+A cache further behind than the log keeps (``schema.DELETION_LOG_ROWS``) reads every vector again. A search whose
+snapshot is older than deletions the cache has already dropped gets None, and reads its vectors from the file.
 
 It is built on the first vector search, so a process that never searches holds nothing, and it holds at most
 ``limit`` bytes (the ``vector_cache_mb`` setting; spare rows count): a store with more makes it give up, free what
 it held and answer None, and searches read the vectors from the file instead, until a deletion lets it try again.
 Arrays handed out are never changed: appends go into spare rows beyond those a search was given, or into a new
-buffer, so searches in several threads share the cache under a short lock. A forked child starts its own (the
-parent's lock may have been held at the fork).
+buffer, and dropping rows copies the rest into new arrays, so searches in several threads share the cache under a
+short lock. A forked child starts its own (the parent's lock may have been held at the fork).
 """
 
 from __future__ import annotations
@@ -74,6 +77,19 @@ class _Buffer:
         ).reshape(len(rows), self.dimension)
         self.count = needed
 
+    def remove(self, seqs: np.ndarray) -> None:
+        """Drop the rows of ``seqs`` (those it holds), into new arrays without spare rows."""
+        keep = ~np.isin(self.seqs[: self.count], seqs)
+        if not keep.all():
+            self.seqs, self.expires = self.seqs[: self.count][keep], self.expires[: self.count][keep]
+            self.matrix = self.matrix[: self.count][keep]
+            self.count = len(self.seqs)
+
+    @property
+    def newest(self) -> int:
+        """The highest seq it holds (0 when empty)."""
+        return int(self.seqs[self.count - 1]) if self.count else 0
+
     def view(self) -> Vectors:
         return Vectors(self.seqs[: self.count], self.expires[: self.count], self.matrix[: self.count])
 
@@ -114,10 +130,14 @@ class VectorCache:
         """Empty, owned by this process, with a lock of its own."""
         self._pid = os.getpid()
         self._lock = threading.Lock()
-        self._generation: int | None = None  # memory_deletions when the buffers were started
+        self._deleted: int | None = None  # the position of the newest deletion dropped; None before the first read
         self._newest = 0  # the highest memory seq read, with or without a vector
         self._buffers: dict[int, _Buffer] = {}  # by vector length in bytes
-        self._over = False  # the store's vectors exceed ``limit`` (in generation ``_generation``)
+        self._over = False  # the store's vectors exceed ``limit`` (until the next deletion)
+
+    def _restart(self, deleted: int) -> None:
+        """Empty, to read every vector again in a snapshot whose newest deletion is at position ``deleted``."""
+        self._deleted, self._newest, self._buffers, self._over = deleted, 0, {}, False
 
     def vectors(self, connection: sqlite3.Connection, length: int) -> Vectors | None:
         """The stored memories' vectors of ``length`` bytes in ``connection``'s snapshot (call it inside the read
@@ -127,10 +147,15 @@ class VectorCache:
             return None
         if self._pid != os.getpid():
             self._start()
-        generation: int = connection.execute(queries.MEMORY_DELETIONS).fetchone()[0]
+        oldest, newest = connection.execute(queries.DELETION_POSITIONS).fetchone()
+        deleted = newest or 0  # the snapshot's newest deletion (0: none logged)
         with self._lock:
-            if generation != self._generation:
-                self._generation, self._newest, self._buffers, self._over = generation, 0, {}, False
+            if self._deleted is not None and deleted < self._deleted:
+                return None  # the cache has dropped memories this snapshot still holds
+            if self._deleted is None or (oldest or 0) > self._deleted + 1 or (self._over and deleted > self._deleted):
+                self._restart(deleted)  # never read, further behind than the log, or over the limit before a deletion
+            elif deleted > self._deleted:
+                self._drop_deleted(connection, deleted)
             if self._over:
                 return None
             cursor = connection.execute(queries.MEMORY_VECTORS_AFTER, (self._newest,))
@@ -142,6 +167,17 @@ class VectorCache:
                     return None
             buffer = self._buffers.get(length)
             return EMPTY if buffer is None else buffer.view()
+
+    def _drop_deleted(self, connection: sqlite3.Connection, deleted: int) -> None:
+        """Drop the memories deleted after the last deletion dropped, through position ``deleted``."""
+        rows = connection.execute(queries.DELETED_MEMORIES_AFTER, (self._deleted,)).fetchall()
+        seqs = np.fromiter((seq for (seq,) in rows), dtype=np.int64, count=len(rows))
+        for buffer in self._buffers.values():
+            buffer.remove(seqs)
+        # A seq above the newest memory held may have been deleted and given to a new memory: read from there again
+        # (memories without a vector in between are read again too, and skipped).
+        self._newest = max((buffer.newest for buffer in self._buffers.values()), default=0)
+        self._deleted = deleted
 
     def _append(self, rows: list[tuple[int, int | None, bytes | None]]) -> None:
         by_length: dict[int, list[tuple[int, int | None, bytes]]] = {}
