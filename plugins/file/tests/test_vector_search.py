@@ -10,13 +10,16 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import pytest
 from orka_memory.backend import EncodedRecord, MemoryFilter
 from orka_memory.vectors import normalize, pack
 from orka_memory_file import FileBackend
 from orka_memory_file.schema import DELETION_LOG_ROWS
+from orka_memory_file.vectorcache import row_bytes
 
 MakeRecord = Callable[..., EncodedRecord]
 NOW = 1_700_000_000_000
@@ -28,7 +31,7 @@ def unit(seed: int) -> bytes:
     return pack(normalize([rng.uniform(-1, 1) for _ in range(DIMENSION)], DIMENSION))
 
 
-def best(backend: FileBackend, query: bytes, limit: int = 1, **filters: str) -> list[tuple[str, float]]:
+def best(backend: FileBackend, query: bytes, limit: int = 1, **filters: Any) -> list[tuple[str, float]]:
     hits = backend.search_vector(query, filters=MemoryFilter(**filters), limit=limit, now_ms=NOW)
     return [(record.id, round(score, 4)) for record, score in hits]
 
@@ -77,6 +80,46 @@ def test_expired_deleted_and_filtered_memories_are_not_ranked(backend: FileBacke
     assert {record_id for record_id, _ in best(backend, unit(1), limit=10)} == {"live", "other", "gone"}
     assert backend.delete_record("gone")
     assert best(backend, unit(1), limit=10, namespace="a") == [("live", 1.0)]
+
+
+# Per MemoryFilter field: values some stored memories have, and one none has.
+FILTER_VALUES: dict[str, list[Any]] = {
+    "run_id": ["run-0", "run-3", "run-9"],
+    "agent_id": ["agent-1", "agent-9"],
+    "memory_type": ["long_term", "short_term", "working"],
+    "log_type": ["memory", None, "log"],
+    "namespace": ["ns-1", "ns-2", "ns-9"],
+    "session": ["s-0", "s-9"],
+    "category": ["stored", "other", "missing"],
+    "min_importance": [0.0, 0.55, 0.95, 2.0],
+}
+
+
+def test_each_filter_selects_in_memory_what_sql_selects(
+    open_store: Callable[..., FileBackend], memory: MakeRecord
+) -> None:
+    """The cache applies the filters itself (vectorcache.Memories.passing); a store over the cache's limit applies
+    them in SQL (queries.FILTER_CONDITIONS). Both must select the same memories, for every MemoryFilter field."""
+    assert set(FILTER_VALUES) == {field.name for field in fields(MemoryFilter)}  # a new filter must be tested here
+    cached, uncached = open_store(), open_store(vector_cache_mb=0)
+    cached.append([
+        memory(f"m{i}", "text", vector=unit(i), run_id=f"run-{i % 4}", agent_id=f"agent-{i % 3}",
+               memory_type=("long_term", "short_term")[i % 2], namespace=(None, "ns-1", "ns-2")[i % 3],
+               session=(None, "s-0")[i % 2], category=("stored", "other")[i % 5 == 0], importance=(i % 10) / 10,
+               expires_at=NOW - 1 if i % 7 == 0 else (None if i % 2 else NOW + 1000))
+        for i in range(60)
+    ], [])  # fmt: skip
+    everything = {record_id for record_id, _ in best(cached, unit(0), 100)}
+    assert 0 < len(everything) < 60  # the expired ones are left out
+    selected_some = False
+    for name, values in FILTER_VALUES.items():
+        for value in values:
+            found = best(cached, unit(0), 100, **{name: value})
+            assert found == best(uncached, unit(0), 100, **{name: value}), (name, value)
+            selected_some = selected_some or 0 < len(found) < len(everything)
+    both = {"namespace": "ns-1", "min_importance": 0.5, "session": "s-0"}
+    assert best(cached, unit(5), 100, **both) == best(uncached, unit(5), 100, **both) != []
+    assert selected_some
 
 
 def test_searches_in_threads_beside_a_writer_rank_what_each_snapshot_holds(
@@ -157,7 +200,7 @@ def test_a_store_over_the_cache_limit_is_searched_from_the_file_with_the_same_re
     makes the cache give up (and free what it held) until a deletion lets it try again. Either way every search
     returns what the cached search returns."""
     cached, uncached = open_store(), open_store(vector_cache_mb=0)
-    small = open_store(vector_cache_mb=300 * (DIMENSION * 4 + 8) / 2**20)  # room for 300 vectors and their seqs
+    small = open_store(vector_cache_mb=300 * row_bytes(DIMENSION * 4) / 2**20)  # room for 300 memories
     cached.append([memory(f"m{i}", "text", vector=unit(i), namespace=f"ns-{i % 3}") for i in range(200)], [])
     queries = [unit(seed) for seed in range(1000, 1010)]
 
@@ -188,9 +231,9 @@ def move_the_cache_on_during_the_next_search(backend: FileBackend, elsewhere: Ca
             helper = threading.Thread(target=elsewhere)
             helper.start()
             helper.join()
-        return type(cache).vectors(cache, connection, length)
+        return type(cache).memories(cache, connection, length)
 
-    cache.vectors = late  # type: ignore[method-assign]
+    cache.memories = late  # type: ignore[method-assign]
     return delayed
 
 

@@ -50,7 +50,7 @@ from orka_memory.backend import (
 )
 
 from orka_memory_file import queries
-from orka_memory_file.nearest import live_positions, nearest, positions_of
+from orka_memory_file.nearest import nearest
 from orka_memory_file.schema import (
     APPLICATION_ID,
     MIGRATIONS,
@@ -216,13 +216,6 @@ def statement_sizes(count: int, largest: int) -> list[int]:
         sizes.append(size)
         rest -= size
     return sizes
-
-
-def _every_memory(filters: MemoryFilter) -> bool:
-    """Whether ``filters`` let every live stored memory through (the default ``log_type="memory"`` only)."""
-    return filters.log_type in (None, "memory") and all(
-        getattr(filters, name) is None for name in queries.FILTER_CONDITIONS if name != "log_type"
-    )
 
 
 def _cache_limit(settings: FileSettings) -> int:
@@ -721,23 +714,22 @@ class FileBackend:
         self, vector: bytes, *, filters: MemoryFilter, limit: int, now_ms: int
     ) -> list[tuple[EncodedRecord, float]]:
         """Exact nearest neighbours among the live stored memories passing ``filters``, best first, with their
-        similarity in [0, 1]. The vectors ranked are held in this process's memory (``vectorcache.py``); the filters
-        are applied before ranking, in SQL, or by the cache alone when they let every live memory through."""
+        similarity in [0, 1]. The vectors ranked are held in this process's memory (``vectorcache.py``), with what the
+        filters compare, so the filters are applied there, before ranking; in SQL only for a store whose vectors do not
+        fit in the cache's limit."""
         if limit <= 0:
             return []
         conditions, params = filter_conditions(filters)
 
         def work(connection: sqlite3.Connection) -> list[tuple[EncodedRecord, float]]:
-            vectors = self._vectors.vectors(connection, len(vector))
-            if vectors is not None and _every_memory(filters):  # the cache alone knows which memories are live
+            memories = self._vectors.memories(connection, len(vector))
+            if memories is not None:  # the cache holds every memory, and what the filters compare
                 newest = connection.execute(queries.NEWEST_MEMORY).fetchone()[0] or 0
-                positions = live_positions(vectors, newest, now_ms)
-            else:
-                sql = queries.VECTOR_CANDIDATES if vectors is not None else queries.VECTOR_CANDIDATES_WITH_VECTORS
-                candidates = connection.execute(sql.format(filters=conditions), {**params, "now_ms": now_ms}).fetchall()
-                if vectors is None:  # more vectors than the cache may hold: these candidates' own, read from the file
-                    vectors = vectors_of(candidates, len(vector))
-                positions = positions_of(vectors, candidates)
+                vectors, positions = memories.vectors, memories.passing(filters, newest, now_ms)
+            else:  # more vectors than the cache may hold: the candidates' own, read from the file
+                sql = queries.VECTOR_CANDIDATES.format(filters=conditions)
+                candidates = connection.execute(sql, {**params, "now_ms": now_ms}).fetchall()
+                vectors, positions = vectors_of(candidates, len(vector)), None
             best = nearest(vectors, positions, vector, limit)
             if not best:
                 return []

@@ -89,23 +89,21 @@ SEARCH = (
     "WHERE memory_text MATCH :match AND (r.expires_at IS NULL OR r.expires_at > :now_ms){filters} "
     "ORDER BY score, r.seq DESC LIMIT :limit"
 )
-# Vector search: the seqs of the live stored memories that pass the filters, from the covering index alone (their
-# vectors are in memory: vectorcache.py); then the full rows of the best few only. ``{filters}`` as in SEARCH.
-# Without the cache (over its memory limit), the candidates' vectors come with them, read from their rows.
-_VECTOR_CANDIDATES = (
-    "SELECT {columns} FROM records AS r INDEXED BY records_memories WHERE r.log_type = 'memory' "
-    "AND (r.expires_at IS NULL OR r.expires_at > :now_ms){{filters}}"
+# Vector search ranks the memories held in memory (vectorcache.py), which it also filters; then reads the full rows of
+# the best few only. A store whose vectors do not fit in the cache's limit gets the live stored memories that pass
+# the filters, with their vectors, from the covering index and the rows. ``{filters}`` as in SEARCH.
+VECTOR_CANDIDATES = (
+    "SELECT r.seq, r.vector FROM records AS r INDEXED BY records_memories WHERE r.log_type = 'memory' "
+    "AND (r.expires_at IS NULL OR r.expires_at > :now_ms){filters}"
 )
-VECTOR_CANDIDATES = _VECTOR_CANDIDATES.format(columns="r.seq")
-VECTOR_CANDIDATES_WITH_VECTORS = _VECTOR_CANDIDATES.format(columns="r.seq, r.vector")
 # What a vector cache reads: the positions of the deletions logged, the memories deleted since it last looked, then
-# the memories newer than the newest it holds, with their expiry (a memory without a vector comes too, so the cache
-# knows it has seen that seq).
+# the memories newer than the newest it holds, with their expiry, importance and labels (vectorcache.LABELS; a memory
+# without a vector comes too, so the cache knows it has seen that seq).
 DELETION_POSITIONS = "SELECT min(position), max(position) FROM deleted_memories"
 DELETED_MEMORIES_AFTER = "SELECT seq FROM deleted_memories WHERE position > ?"
 MEMORY_VECTORS_AFTER = (
-    "SELECT seq, expires_at, vector FROM records INDEXED BY records_memories "
-    "WHERE log_type = 'memory' AND seq > ? ORDER BY seq"
+    "SELECT seq, expires_at, importance, vector, agent_id, run_id, memory_type, namespace, session, category "
+    "FROM records INDEXED BY records_memories WHERE log_type = 'memory' AND seq > ? ORDER BY seq"
 )
 # The newest stored memory of a snapshot: a search without filters ranks the cached memories up to it.
 NEWEST_MEMORY = "SELECT max(seq) FROM records INDEXED BY records_memories WHERE log_type = 'memory'"

@@ -1,8 +1,12 @@
-"""The stored memories' vectors, held in process memory for the file backend's vector search.
+"""The stored memories' vectors, held in process memory for the file backend's vector search, with what its filters
+read.
 
 Reading every vector out of the file for each search cost about 2.5 µs a memory (a quarter of a second at 100,000
 memories); ranking them in memory costs a tenth of that. The cache holds one float32 matrix per vector length, rows
-in ``seq`` order, and catches up inside each search's own read transaction, so it ranks what that snapshot holds:
+in ``seq`` order, beside each memory's expiry, importance and labels (agent, run, namespace, ...: the columns
+``MemoryFilter`` compares, as codes of the strings), so a search selects the memories its filters let through in
+memory too: SQL would scan the index of every stored memory to find them. It catches up inside each search's own
+read transaction, so it ranks what that snapshot holds:
 
 - memories deleted since it last looked, by this process or another, are dropped (a trigger logs each deleted
   memory's ``seq`` in ``deleted_memories``); then it reads again from the newest memory it still holds, because
@@ -25,98 +29,159 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
+from orka_memory.backend import MemoryFilter
 
 from orka_memory_file import queries
 
 FLOAT32_LE = np.dtype("<f4")
 MIN_CAPACITY = 1024  # rows a new buffer holds at least; it doubles when full
 FETCH_ROWS = 4096  # rows read at a time, so a store over the limit is noticed before all of it is in memory
+NEVER = np.iinfo(np.int64).max  # the expiry of a memory that does not expire
+# The MemoryFilter fields compared for equality, which the cache keeps as codes: the last columns of
+# ``queries.MEMORY_VECTORS_AFTER``, in this order.
+LABELS = ("agent_id", "run_id", "memory_type", "namespace", "session", "category")
+
+Row = tuple[Any, ...]  # seq, expires_at, importance, vector (None for a memory without one), *LABELS
 
 
 @dataclass(frozen=True, slots=True)
 class Vectors:
-    """Stored memories' vectors of one length: ``matrix[i]`` is the vector of the memory with ``seqs[i]``, which
-    expires at ``expires[i]`` (epoch ms; ``NEVER`` for a memory that does not)."""
+    """Vectors of one length to rank: ``matrix[i]`` is the vector of the memory with ``seqs[i]``."""
 
     seqs: np.ndarray  # int64, ascending
-    expires: np.ndarray  # int64
     matrix: np.ndarray  # float32, (len(seqs), dimension)
 
 
+def vectors_of(rows: Sequence[tuple[int, bytes]], length: int) -> Vectors:
+    """The vectors of ``length`` bytes among ``rows`` of ``(seq, vector)``, as one matrix."""
+    usable = [(seq, vector) for seq, vector in rows if len(vector) == length]
+    if not usable or length % FLOAT32_LE.itemsize:
+        return Vectors(np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=FLOAT32_LE))
+    matrix = np.frombuffer(b"".join(vector for _, vector in usable), dtype=FLOAT32_LE)
+    seqs = np.fromiter((seq for seq, _ in usable), dtype=np.int64, count=len(usable))
+    return Vectors(seqs, matrix.reshape(len(usable), length // FLOAT32_LE.itemsize))
+
+
+class _Columns(NamedTuple):
+    """A cache's arrays for one vector length, one row per memory."""
+
+    seqs: np.ndarray  # int64, ascending
+    expires: np.ndarray  # int64 epoch ms (NEVER)
+    importance: np.ndarray  # float64, as stored
+    labels: np.ndarray  # int32, (rows, len(LABELS)): the codes of the memory's LABELS
+    matrix: np.ndarray  # float32, (rows, dimension)
+
+    @classmethod
+    def allocate(cls, rows: int, dimension: int) -> _Columns:
+        return cls(
+            seqs=np.empty(rows, dtype=np.int64),
+            expires=np.empty(rows, dtype=np.int64),
+            importance=np.empty(rows, dtype=np.float64),
+            labels=np.empty((rows, len(LABELS)), dtype=np.int32),
+            matrix=np.empty((rows, dimension), dtype=FLOAT32_LE),
+        )
+
+    def rows(self, selection: slice | np.ndarray) -> _Columns:
+        return _Columns._make(array[selection] for array in self)
+
+
+@dataclass(frozen=True, slots=True)
+class Memories:
+    """The cached memories whose vectors have one length, and what a search's filters compare."""
+
+    columns: _Columns
+    codes: Mapping[str | None, int]  # label -> its code (the cache's; it only grows)
+
+    @property
+    def vectors(self) -> Vectors:
+        return Vectors(self.columns.seqs, self.columns.matrix)
+
+    def passing(self, filters: MemoryFilter, newest: int, now_ms: int) -> np.ndarray:
+        """The positions of the memories a search with ``filters`` may return at ``now_ms``, up to the snapshot's
+        ``newest`` seq (the cache may hold newer ones): the same test as ``queries.FILTER_CONDITIONS`` in SQL."""
+        columns = self.columns
+        if filters.log_type not in (None, "memory"):  # the cache, like the search, holds stored memories only
+            return np.empty(0, dtype=np.intp)
+        selected = (columns.seqs <= newest) & (columns.expires > now_ms)
+        for index, name in enumerate(LABELS):
+            value = getattr(filters, name)
+            if value is not None:
+                code = self.codes.get(str(value))  # SQLite compares a TEXT column with the parameter as text
+                if code is None:  # no memory held has this label
+                    return np.empty(0, dtype=np.intp)
+                selected &= columns.labels[:, index] == code
+        if filters.min_importance is not None:
+            selected &= columns.importance >= filters.min_importance
+        return np.flatnonzero(selected)
+
+
+def row_bytes(length: int) -> int:
+    """The memory one cached memory takes: its vector of ``length`` bytes, its seq, expiry, importance and label
+    codes (the labels' text, kept once however many memories share it, is not counted)."""
+    return length + 3 * 8 + 4 * len(LABELS)
+
+
 class _Buffer:
-    """A growing ``Vectors`` of one dimension, with spare rows at the end."""
+    """The growing columns of one vector length, with spare rows at the end."""
 
     def __init__(self, dimension: int) -> None:
         self.dimension = dimension
         self.count = 0
-        self.seqs = np.empty(0, dtype=np.int64)
-        self.expires = np.empty(0, dtype=np.int64)
-        self.matrix = np.empty((0, dimension), dtype=FLOAT32_LE)
+        self.columns = _Columns.allocate(0, dimension)
 
-    def extend(self, rows: Sequence[tuple[int, int | None, bytes]], max_rows: int | None = None) -> None:
-        """Append ``(seq, expires_at, vector)`` rows; a new buffer doubles the capacity, but takes no more than
-        ``max_rows`` rows unless the rows themselves need more."""
+    def extend(self, rows: Sequence[Row], codes: dict[str | None, int], max_rows: int | None = None) -> None:
+        """Append rows (their labels coded with ``codes``, which takes new labels); a new buffer doubles the
+        capacity, but takes no more than ``max_rows`` rows unless the rows themselves need more."""
         needed = self.count + len(rows)
-        if needed > len(self.seqs):  # a new buffer: the old one stays intact for searches that hold it
-            capacity = max(needed, 2 * len(self.seqs), MIN_CAPACITY)
+        capacity = len(self.columns.seqs)
+        if needed > capacity:  # a new buffer: the old one stays intact for searches that hold it
+            capacity = max(needed, 2 * capacity, MIN_CAPACITY)
             if max_rows is not None:
                 capacity = max(needed, min(capacity, max_rows))
-            seqs, expires = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
-            matrix = np.empty((capacity, self.dimension), dtype=FLOAT32_LE)
-            seqs[: self.count], expires[: self.count] = self.seqs[: self.count], self.expires[: self.count]
-            matrix[: self.count] = self.matrix[: self.count]
-            self.seqs, self.expires, self.matrix = seqs, expires, matrix
-        self.seqs[self.count : needed] = [seq for seq, _, _ in rows]
-        self.expires[self.count : needed] = [NEVER if expires is None else expires for _, expires, _ in rows]
-        self.matrix[self.count : needed] = np.frombuffer(
-            b"".join(vector for _, _, vector in rows), dtype=FLOAT32_LE
-        ).reshape(len(rows), self.dimension)
+            grown = _Columns.allocate(capacity, self.dimension)
+            for new, old in zip(grown, self.columns, strict=True):
+                new[: self.count] = old[: self.count]
+            self.columns = grown
+        added = slice(self.count, needed)
+        seqs, expires, importance, labels, matrix = self.columns
+        seqs[added] = [row[0] for row in rows]
+        expires[added] = [NEVER if row[1] is None else row[1] for row in rows]
+        importance[added] = [row[2] for row in rows]
+        matrix[added] = np.frombuffer(b"".join(row[3] for row in rows), dtype=FLOAT32_LE).reshape(-1, self.dimension)
+        for index in range(len(LABELS)):  # column by column: a store's memories share few distinct labels
+            column = [row[4 + index] for row in rows]
+            for label in dict.fromkeys(column).keys() - codes.keys():
+                codes[label] = len(codes)
+            labels[added, index] = np.fromiter(map(codes.__getitem__, column), dtype=np.int32, count=len(column))
         self.count = needed
 
     def remove(self, seqs: np.ndarray) -> None:
         """Drop the rows of ``seqs`` (those it holds), into new arrays without spare rows."""
-        keep = ~np.isin(self.seqs[: self.count], seqs)
+        keep = ~np.isin(self.columns.seqs[: self.count], seqs)
         if not keep.all():
-            self.seqs, self.expires = self.seqs[: self.count][keep], self.expires[: self.count][keep]
-            self.matrix = self.matrix[: self.count][keep]
-            self.count = len(self.seqs)
+            self.columns = self.columns.rows(slice(self.count)).rows(keep)
+            self.count = len(self.columns.seqs)
 
     @property
     def newest(self) -> int:
         """The highest seq it holds (0 when empty)."""
-        return int(self.seqs[self.count - 1]) if self.count else 0
+        return int(self.columns.seqs[self.count - 1]) if self.count else 0
 
-    def view(self) -> Vectors:
-        return Vectors(self.seqs[: self.count], self.expires[: self.count], self.matrix[: self.count])
+    def view(self, codes: Mapping[str | None, int]) -> Memories:
+        return Memories(self.columns.rows(slice(self.count)), codes)
 
     @property
     def nbytes(self) -> int:
         """The memory its arrays take, spare rows included."""
-        return self.seqs.nbytes + self.expires.nbytes + self.matrix.nbytes
-
-    @staticmethod
-    def row_bytes(length: int) -> int:
-        """The memory one row takes: its vector of ``length`` bytes, its seq and its expiry."""
-        return length + 2 * np.dtype(np.int64).itemsize
+        return sum(array.nbytes for array in self.columns)
 
 
-NEVER = np.iinfo(np.int64).max
-EMPTY = Vectors(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=FLOAT32_LE))
-
-
-def vectors_of(rows: list[tuple[int, bytes]], length: int) -> Vectors:
-    """The vectors of ``length`` bytes among ``rows`` of ``(seq, vector)`` in ``seq`` order, as one matrix (rows a
-    query has already found live: their expiry is not kept)."""
-    usable = [(seq, None, vector) for seq, vector in rows if len(vector) == length]
-    if not usable or length % FLOAT32_LE.itemsize:
-        return EMPTY
-    buffer = _Buffer(length // FLOAT32_LE.itemsize)
-    buffer.extend(usable)
-    return buffer.view()
+EMPTY_CODES: Mapping[str | None, int] = {}
 
 
 class VectorCache:
@@ -130,19 +195,20 @@ class VectorCache:
         """Empty, owned by this process, with a lock of its own."""
         self._pid = os.getpid()
         self._lock = threading.Lock()
-        self._deleted: int | None = None  # the position of the newest deletion dropped; None before the first read
+        self._restart(None)
+
+    def _restart(self, deleted: int | None) -> None:
+        """Empty, to read every vector again in a snapshot whose newest deletion is at position ``deleted``."""
+        self._deleted = deleted  # the position of the newest deletion dropped; None before the first read
         self._newest = 0  # the highest memory seq read, with or without a vector
         self._buffers: dict[int, _Buffer] = {}  # by vector length in bytes
+        self._codes: dict[str | None, int] = {}  # every label read, coded (a new dict, for views yet to be made)
         self._over = False  # the store's vectors exceed ``limit`` (until the next deletion)
 
-    def _restart(self, deleted: int) -> None:
-        """Empty, to read every vector again in a snapshot whose newest deletion is at position ``deleted``."""
-        self._deleted, self._newest, self._buffers, self._over = deleted, 0, {}, False
-
-    def vectors(self, connection: sqlite3.Connection, length: int) -> Vectors | None:
-        """The stored memories' vectors of ``length`` bytes in ``connection``'s snapshot (call it inside the read
+    def memories(self, connection: sqlite3.Connection, length: int) -> Memories | None:
+        """The stored memories with vectors of ``length`` bytes in ``connection``'s snapshot (call it inside the read
         transaction the search runs in), or None when they do not fit in the limit. May also hold memories newer
-        than that snapshot: the search's own SQL, or its snapshot's newest seq, picks which of them count."""
+        than that snapshot: the snapshot's newest seq picks which of them count (``Memories.passing``)."""
         if self.limit <= 0:
             return None
         if self._pid != os.getpid():
@@ -163,10 +229,10 @@ class VectorCache:
                 self._append(rows)
                 if sum(buffer.nbytes for buffer in self._buffers.values()) > self.limit:
                     cursor.close()
-                    self._buffers, self._over = {}, True
+                    self._buffers, self._codes, self._over = {}, {}, True
                     return None
             buffer = self._buffers.get(length)
-            return EMPTY if buffer is None else buffer.view()
+            return Memories(_Columns.allocate(0, 0), EMPTY_CODES) if buffer is None else buffer.view(self._codes)
 
     def _drop_deleted(self, connection: sqlite3.Connection, deleted: int) -> None:
         """Drop the memories deleted after the last deletion dropped, through position ``deleted``."""
@@ -179,14 +245,15 @@ class VectorCache:
         self._newest = max((buffer.newest for buffer in self._buffers.values()), default=0)
         self._deleted = deleted
 
-    def _append(self, rows: list[tuple[int, int | None, bytes | None]]) -> None:
-        by_length: dict[int, list[tuple[int, int | None, bytes]]] = {}
-        for seq, expires_at, vector in rows:
+    def _append(self, rows: list[Row]) -> None:
+        by_length: dict[int, list[Row]] = {}
+        for row in rows:
+            vector = row[3]
             if vector is not None and len(vector) % FLOAT32_LE.itemsize == 0:
-                by_length.setdefault(len(vector), []).append((seq, expires_at, vector))
+                by_length.setdefault(len(vector), []).append(row)
         for length, usable in by_length.items():
             buffer = self._buffers.get(length)
             if buffer is None:
                 buffer = self._buffers[length] = _Buffer(length // FLOAT32_LE.itemsize)
-            buffer.extend(usable, max_rows=self.limit // _Buffer.row_bytes(length))
+            buffer.extend(usable, self._codes, max_rows=self.limit // row_bytes(length))
         self._newest = rows[-1][0]
