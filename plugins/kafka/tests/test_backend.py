@@ -20,6 +20,7 @@ from orka_memory_file import FileBackend, FileSettings
 from orka_memory_kafka import KafkaBackend, KafkaMemoryLogger, KafkaSettings
 from orka_memory_kafka.client import client_library
 from orka_memory_kafka.reading import partition_for_key
+from orka_memory_kafka.runs import MAX_RUNS, RunDirectory
 from orka_memory_kafka.topics import TopicConfigWarning
 
 from .conftest import MakeLogger
@@ -116,6 +117,138 @@ def test_follow_yields_events_logged_after_it_started(make_logger: MakeLogger) -
         ("after", 1),
         ("after", 2),
     ]
+
+
+def _same_partition_runs(count: int, partitions: int = 6) -> list[str]:
+    """``count`` run ids whose events go to one partition (the fixture's topics have 6)."""
+    runs = (f"run-{n}" for n in range(1000))
+    first = next(runs)
+    return [first, *[run for run in runs if partition_for_key(run.encode(), partitions) ==
+                     partition_for_key(first.encode(), partitions)][: count - 1]]  # fmt: skip
+
+
+def _recording_reads(backend: KafkaBackend) -> list[dict[Any, tuple[int, int]]]:
+    """The offset ranges each later read of ``backend`` asks for (its real reads, recorded)."""
+    asked: list[dict[Any, tuple[int, int]]] = []
+    read = backend._read_ranges
+
+    def recording(ranges: dict[Any, tuple[int, int]]) -> list[Any]:
+        asked.append(dict(ranges))
+        return read(ranges)
+
+    backend._read_ranges = recording  # type: ignore[method-assign]
+    return asked
+
+
+def test_a_trace_reads_the_runs_stretch_of_a_partition_it_has_read_before(make_logger: MakeLogger) -> None:
+    """The first trace reads the partition whole and notes where each run lies; later ones read only what came
+    since and the run's own stretch, and still see what other processes wrote meanwhile."""
+    run_a, run_b = _same_partition_runs(2)
+    with make_logger() as reader, make_logger() as writer:
+        for step in range(5):
+            writer.log("agent", "step", {"n": step}, step=step, run_id=run_b)
+        for step in range(5):
+            writer.log("agent", "step", {"n": step}, step=step, run_id=run_a)
+        for step in range(5, 10):
+            writer.log("agent", "step", {"n": step}, step=step, run_id=run_b)
+        writer.flush()
+        assert isinstance(reader.backend, KafkaBackend)
+        asked = _recording_reads(reader.backend)
+        partition = (reader.backend.layout.events["short_term"], partition_for_key(run_a.encode(), 6))
+        assert [event["payload"]["n"] for event in reader.trace(run_a)] == list(range(5))
+        assert [ranges[partition][0] for ranges in asked] == [0]  # the whole partition, once
+        asked.clear()
+        assert [event["payload"]["n"] for event in reader.trace(run_b)] == list(range(10))
+        assert asked == [{partition: (0, 15)}]  # run b's stretch: offsets 0 to 14 (the long-term topic is empty)
+        asked.clear()
+        assert [event["payload"]["n"] for event in reader.trace(run_a)] == list(range(5))
+        assert asked == [{partition: (5, 10)}]
+        asked.clear()
+        for step in range(5, 8):
+            writer.log("agent", "step", {"n": step}, step=step, run_id=run_a)
+        writer.flush()
+        assert [event["payload"]["n"] for event in reader.trace(run_a)] == list(range(8))
+        assert [ranges[partition][0] for ranges in asked] == [15, 5]  # what came since, then the older stretch
+        assert asked[1] == {partition: (5, 10)}
+
+
+def test_a_trace_is_right_when_the_run_directory_overflows(make_logger: MakeLogger) -> None:
+    """A partition's directory holds a bounded number of runs; past it the partition is read whole again."""
+    runs = _same_partition_runs(4)
+    with make_logger() as memory:
+        assert isinstance(memory.backend, KafkaBackend)
+        memory.backend._ready().runs = RunDirectory(max_runs=2)
+        for step in range(12):
+            memory.log("agent", "step", {"n": step}, step=step, run_id=runs[step % 4])
+        memory.flush()
+        asked = _recording_reads(memory.backend)
+        for index, run in enumerate(runs):
+            assert [event["payload"]["n"] for event in memory.trace(run)] == [index, index + 4, index + 8]
+        assert [next(iter(ranges.values()))[0] for ranges in asked] == [0] * 4  # 4 runs never fit in 2: read whole
+
+
+@pytest.mark.parametrize("max_runs", [MAX_RUNS, 4], ids=["directory kept", "directory overflowing"])
+def test_traces_in_threads_beside_a_writer_each_see_their_whole_run(make_logger: MakeLogger, max_runs: int) -> None:
+    """Four threads trace runs that share a partition while another process keeps logging into it: the run
+    directory is read and extended (or, over its bound, dropped) by one trace at a time, and every trace returns
+    its run whole."""
+    *runs, busy = _same_partition_runs(5)
+    with make_logger() as reader, make_logger() as writer:
+        assert isinstance(reader.backend, KafkaBackend)
+        reader.backend._ready().runs = RunDirectory(max_runs=max_runs)
+        for step in range(40):
+            writer.log("agent", "step", {"n": step}, step=step, run_id=runs[step % 4])
+        writer.flush()
+        done, errors = threading.Event(), []
+
+        def write() -> None:
+            for step in range(60):
+                writer.log("agent", "step", {"n": step}, step=step, run_id=busy)
+                if step % 10 == 9:
+                    writer.flush()
+            done.set()
+
+        def trace(index: int) -> None:
+            try:
+                while not done.is_set():
+                    for offset in range(4):
+                        run = (index + offset) % 4
+                        found = [event["payload"]["n"] for event in reader.trace(runs[run])]
+                        assert found == list(range(run, 40, 4)), (run, found)
+            except BaseException as error:  # reported by the test, not lost in the thread
+                errors.append(error)
+
+        threads = [threading.Thread(target=write), *(threading.Thread(target=trace, args=(i,)) for i in range(4))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert not errors
+        assert [event["payload"]["n"] for event in reader.trace(busy)] == list(range(60))
+
+
+def test_runs_whose_events_are_gone_make_room_in_the_run_directory(make_logger: MakeLogger) -> None:
+    """Runs below a partition's first readable offset (here: past the cleanup mark) are forgotten first when the
+    directory is full, so it keeps serving the runs that are left."""
+    gone_1, gone_2, live_1, live_2 = _same_partition_runs(4)
+    short = {"enabled": True, "short_term_hours": 0.2 / 3600}
+    with make_logger() as memory:
+        assert isinstance(memory.backend, KafkaBackend)
+        memory.backend._ready().runs = RunDirectory(max_runs=2)
+        for run in (gone_1, gone_2):
+            memory.log("agent", "debug", {"n": 0}, run_id=run, agent_decay_config=short)
+        memory.flush()
+        time.sleep(0.4)
+        assert memory.trace(gone_1) == []  # the directory now holds both expired runs
+        assert memory.cleanup_expired_memories()["events"] == 2  # the cleanup mark moves past them
+        for step, run in enumerate([live_1, live_2]):
+            memory.log("agent", "step", {"n": step}, run_id=run)
+        memory.flush()
+        asked = _recording_reads(memory.backend)
+        assert [event["payload"]["n"] for event in memory.trace(live_1)] == [0]
+        assert [event["payload"]["n"] for event in memory.trace(live_2)] == [1]
+        partition = (memory.backend.layout.events["short_term"], partition_for_key(live_2.encode(), 6))
+        assert asked[-1] == {partition: (3, 4)}  # live_2's own offset: the directory was kept
 
 
 def test_blobs_live_once_on_a_compacted_topic_any_process_resolves(

@@ -59,6 +59,7 @@ from orka_memory_kafka.keyed import KeyedTopic
 from orka_memory_kafka.logger import KafkaMemoryLogger
 from orka_memory_kafka.reading import partition_for_key, read_ranges, stream
 from orka_memory_kafka.recent import Follower, RecentRecords
+from orka_memory_kafka.runs import RunDirectory
 from orka_memory_kafka.settings import MEMORY_TYPES, KafkaSettings
 from orka_memory_kafka.topics import TopicLayout, TopicSpec, ensure_topics, topic_specs
 
@@ -103,6 +104,7 @@ class _Prepared:
         self.state = state
         self.recent: RecentRecords | None = None
         self.follower: Follower | None = None
+        self.runs = RunDirectory()
 
 
 class KafkaBackend:
@@ -436,7 +438,8 @@ class KafkaBackend:
             window *= 4
 
     def by_run(self, run_id: str, *, now_ms: int, log_type: str | None = None) -> list[EncodedRecord]:
-        """A run's events from the one partition of each event topic its key maps to, in log (id) order."""
+        """A run's events from the one partition of each event topic its key maps to, in log (id) order: the stretch
+        of it that holds the run, once this process has read the partition through (``runs``)."""
         if log_type == "memory":
             return self.companion.by_run(run_id, now_ms=now_ms, log_type="memory")
         prepared = self._ready()
@@ -444,8 +447,10 @@ class KafkaBackend:
         partitions = [
             (topic, partition_for_key(key, prepared.partitions[topic])) for topic in self.layout.events.values()
         ]
-        ranges = self._starts(prepared, partitions)
-        events = _unique(_events(self._read_ranges(ranges), now_ms, key))
+        bounds = self._starts(prepared, partitions)
+        with self._read_lock:  # the directory changes with the reads it makes
+            messages = prepared.runs.read_run(key, bounds, self._read_ranges)
+        events = _unique(_events(messages, now_ms, key))
         if log_type == "log":
             return events
         memories = self.companion.by_run(run_id, now_ms=now_ms, log_type="memory")

@@ -1,0 +1,108 @@
+"""Where each run's events lie in the event partitions, as far as this process has read them, so that a trace reads
+the run's own stretch of its partition instead of the whole partition.
+
+A partition's ``RunSpans`` covers a stretch of offsets ``[start, end)`` this process has read through (every
+message of it: reads return whole batches in order): for every run
+key in it, the first and the last offset of its messages there. The first trace of a partition reads it whole, as a
+trace always had to, and records the spans; each later trace first reads what came after ``end`` (the spans grow
+with it), then only the stretch between the run's first and last offset before that. A run without a span has no
+message in the stretch covered. Nothing is written anywhere: the spans are made of what was read, so they hold
+whichever processes wrote the events, and a process that restarts reads the partition whole once more.
+
+Offsets below a partition's first readable one (gone by retention, or hidden by a cleanup mark) are not read. A
+partition's spans hold at most ``MAX_RUNS`` runs: past that the runs whose events are all gone are forgotten and, if
+that is not enough, the spans are dropped and the next trace reads the partition whole again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+from orka_memory_kafka.client import InMessage, Partition
+
+MAX_RUNS = 50_000  # runs whose span a partition's directory holds at most (about 150 bytes each)
+
+ReadRanges = Callable[[dict[Partition, tuple[int, int]]], list[InMessage]]
+
+
+class RunSpans:
+    """The runs of one partition in ``[start, end)``: key -> [first offset, last offset]."""
+
+    def __init__(self, start: int) -> None:
+        self.start = start
+        self.end = start
+        self.spans: dict[bytes, list[int]] = {}
+
+    def add(self, messages: Iterable[InMessage]) -> None:
+        spans = self.spans
+        for m in messages:
+            if m.key is None:
+                continue
+            span = spans.get(m.key)
+            if span is None:
+                spans[m.key] = [m.offset, m.offset]
+            elif m.offset < span[0]:
+                span[0] = m.offset
+            elif m.offset > span[1]:
+                span[1] = m.offset
+
+    def span(self, key: bytes, readable: int, before: int) -> tuple[int, int] | None:
+        """The offsets ``[first, last + 1)`` of ``key``'s messages, from ``readable`` on and below ``before``."""
+        span = self.spans.get(key)
+        if span is None:
+            return None
+        first, stop = max(span[0], readable), min(span[1] + 1, before)
+        return (first, stop) if first < stop else None
+
+    def forget_gone(self, readable: int) -> None:
+        """Forget the runs whose messages are all below ``readable``."""
+        self.spans = {key: span for key, span in self.spans.items() if span[1] >= readable}
+
+
+class RunDirectory:
+    """``RunSpans`` per event partition. Used under the backend's read lock, as the reads it makes are."""
+
+    def __init__(self, max_runs: int = MAX_RUNS) -> None:
+        self.max_runs = max_runs
+        self._partitions: dict[Partition, RunSpans] = {}
+
+    def read_run(self, key: bytes, bounds: Mapping[Partition, tuple[int, int]], read: ReadRanges) -> list[InMessage]:
+        """The messages of run ``key`` in ``bounds`` (each partition's first readable offset and end), read with
+        ``read`` (every message of some ranges): what no trace read yet, then the run's span in what was."""
+        older: dict[Partition, tuple[int, int]] = {}  # the run's stretch in what was read before
+        fresh: dict[Partition, tuple[int, int]] = {}  # what no trace has read yet
+        for partition, (readable, end) in bounds.items():
+            spans = self._partitions.get(partition)
+            if spans is None or spans.end < readable:  # never read, or all it covered is gone
+                spans = self._partitions[partition] = RunSpans(readable)
+            if (span := spans.span(key, readable, spans.end)) is not None:
+                older[partition] = span
+            if spans.end < end:
+                fresh[partition] = (max(spans.end, readable), end)
+        found = self._extend(read(fresh) if fresh else [], fresh, bounds, key)
+        if older:
+            found.extend(m for m in read(older) if m.key == key)
+        return found
+
+    def _extend(
+        self,
+        messages: list[InMessage],
+        fresh: Mapping[Partition, tuple[int, int]],
+        bounds: Mapping[Partition, tuple[int, int]],
+        key: bytes,
+    ) -> list[InMessage]:
+        """Take the messages read after each partition's end into its spans; return those of ``key``."""
+        by_partition: dict[Partition, list[InMessage]] = {}
+        for m in messages:
+            by_partition.setdefault((m.topic, m.partition), []).append(m)
+        for partition, (_, end) in fresh.items():
+            spans, read = self._partitions[partition], by_partition.get(partition, [])
+            spans.add(read)
+            # Kafka returns whole batches, read in order: what was read is contiguous, and may go past ``end``
+            # (the rest of the last batch; some brokers report the end as one past the first offset of that batch).
+            spans.end = max(end, max((m.offset + 1 for m in read), default=end))
+            if len(spans.spans) > self.max_runs:
+                spans.forget_gone(bounds[partition][0])
+                if len(spans.spans) > self.max_runs:
+                    del self._partitions[partition]  # the next trace reads this partition whole again
+        return [m for m in messages if m.key == key]
