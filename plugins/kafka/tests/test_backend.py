@@ -132,9 +132,9 @@ def _recording_reads(backend: KafkaBackend) -> list[dict[Any, tuple[int, int]]]:
     asked: list[dict[Any, tuple[int, int]]] = []
     read = backend._read_ranges
 
-    def recording(ranges: dict[Any, tuple[int, int]]) -> list[Any]:
+    def recording(ranges: dict[Any, tuple[int, int]], *, exact: bool = False) -> list[Any]:
         asked.append(dict(ranges))
-        return read(ranges)
+        return read(ranges, exact=exact)
 
     backend._read_ranges = recording  # type: ignore[method-assign]
     return asked
@@ -185,6 +185,22 @@ def test_a_trace_is_right_when_the_run_directory_overflows(make_logger: MakeLogg
         for index, run in enumerate(runs):
             assert [event["payload"]["n"] for event in memory.trace(run)] == [index, index + 4, index + 8]
         assert [next(iter(ranges.values()))[0] for ranges in asked] == [0] * 4  # 4 runs never fit in 2: read whole
+
+
+def test_an_exact_range_is_read_without_what_the_client_fetched_past_it(make_logger: MakeLogger) -> None:
+    """A run's stretch ends at a message of its own, so the read stops there: it does not take the rest of what the
+    client fetched (up to 4 MB), as a read to an end the broker reported must (Tansu reports the first offset of
+    the last batch)."""
+    with make_logger() as memory:
+        for step in range(3000):
+            memory.log("agent", "step", {"n": step}, step=step, run_id="run-long")
+        memory.flush()
+        assert isinstance(memory.backend, KafkaBackend)
+        partition = (memory.backend.layout.events["short_term"], partition_for_key(b"run-long", 6))
+        exact = memory.backend._read_ranges({partition: (0, 10)}, exact=True)
+        assert [m.offset for m in exact[:10]] == list(range(10))
+        assert len(exact) <= 1001  # one poll's worth at most
+        assert len(memory.backend._read_ranges({partition: (0, 10)})) > len(exact)  # the drain, as a broker's end needs
 
 
 @pytest.mark.parametrize("max_runs", [MAX_RUNS, 4], ids=["directory kept", "directory overflowing"])

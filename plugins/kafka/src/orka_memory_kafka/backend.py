@@ -6,9 +6,9 @@ idempotent producer by default. Stored memories also go to the companion, which 
 and the KV/set API (``companion``). Blobs go to a compacted topic keyed by hash (``keyed``).
 
 Reads come from Kafka by assign + seek (``reading``): ``tail`` from an in-memory buffer of the newest records that
-a follower thread keeps current (``recent``), a run's trace from the one partition its key maps to, exports from
-every partition. Readers drop duplicate ids (a batch the writer replays after an unacknowledged send may be stored
-twice) and expired records.
+a follower thread keeps current (``recent``), a run's trace from its stretch of the partition its key maps to
+(``runs``), exports from every partition. Readers drop duplicate ids (a batch the writer replays after an
+unacknowledged send may be stored twice) and expired records.
 
 Counts come from the ``<prefix>.state`` topic, where each writer publishes its running totals with every batch and
 ``cleanup`` its marks, so ``stats`` never reads the event topics. ``cleanup`` cannot delete single messages from a
@@ -260,11 +260,12 @@ class KafkaBackend:
                         raise
         raise AssertionError("unreachable")
 
-    def _read_ranges(self, ranges: dict[Partition, tuple[int, int]]) -> list[InMessage]:
+    def _read_ranges(self, ranges: dict[Partition, tuple[int, int]], *, exact: bool = False) -> list[InMessage]:
         """Every message of ``ranges`` (see ``reading.read_ranges``)."""
 
         def work(consumer: Consumer) -> list[InMessage]:
-            return [m for batch in read_ranges(consumer, ranges, idle_timeout=self._idle_timeout) for m in batch]
+            batches = read_ranges(consumer, ranges, idle_timeout=self._idle_timeout, exact=exact)
+            return [m for batch in batches for m in batch]
 
         return self._read(work)
 

@@ -20,17 +20,19 @@ POLL_SECONDS = 0.2
 
 
 def read_ranges(
-    consumer: Consumer, ranges: Mapping[Partition, tuple[int, int]], *, idle_timeout: float
+    consumer: Consumer, ranges: Mapping[Partition, tuple[int, int]], *, idle_timeout: float, exact: bool = False
 ) -> Iterator[list[InMessage]]:
     """Batches of the messages of each partition from its start offset through its end offset (and the rest of the
-    last batch). Raises ``BackendUnavailable`` when nothing arrives for ``idle_timeout`` seconds before the end."""
+    last batch). ``exact`` ends are each one past a message's own offset, not an end the broker reported: the rest
+    of the last batch is not waited for then, nor what the client fetched beyond it. Raises ``BackendUnavailable``
+    when nothing arrives for ``idle_timeout`` seconds before the end."""
     pending = {partition: end for partition, (start, end) in ranges.items() if start < end}
     if not pending:
         return
     positions = {partition: ranges[partition][0] for partition in pending}
     consumer.assign(positions)
     try:
-        yield from _read_assigned(consumer, pending, positions, idle_timeout)
+        yield from _read_assigned(consumer, pending, positions, idle_timeout, exact)
     finally:
         consumer.assign({})  # an idle assignment keeps long-polling fetches going, which delay the next request
 
@@ -40,6 +42,7 @@ def _read_assigned(
     pending: dict[Partition, int],
     positions: dict[Partition, int],
     idle_timeout: float,
+    exact: bool,
 ) -> Iterator[list[InMessage]]:
     quiet_since = time.monotonic()
     while pending:
@@ -54,7 +57,7 @@ def _read_assigned(
         if done:
             # The rest of a finished partition's last batch may still sit in the client, past what one poll hands
             # out: take it before the assignment changes (already fetched, so poll(0) does not wait).
-            while extra := consumer.poll(0):
+            while not exact and (extra := consumer.poll(0)):
                 done = _advance(positions, extra, pending)
                 yield extra
             for partition in done:

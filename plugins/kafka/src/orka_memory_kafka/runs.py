@@ -16,13 +16,18 @@ that is not enough, the spans are dropped and the next trace reads the partition
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Protocol
 
 from orka_memory_kafka.client import InMessage, Partition
 
 MAX_RUNS = 50_000  # runs whose span a partition's directory holds at most (about 150 bytes each)
 
-ReadRanges = Callable[[dict[Partition, tuple[int, int]]], list[InMessage]]
+
+class ReadRanges(Protocol):
+    def __call__(self, ranges: dict[Partition, tuple[int, int]], *, exact: bool = False) -> list[InMessage]:
+        """Every message of ``ranges`` (``reading.read_ranges``)."""
+        ...
 
 
 class RunSpans:
@@ -81,7 +86,7 @@ class RunDirectory:
                 fresh[partition] = (max(spans.end, readable), end)
         found = self._extend(read(fresh) if fresh else [], fresh, bounds, key)
         if older:
-            found.extend(m for m in read(older) if m.key == key)
+            found.extend(m for m in read(older, exact=True) if m.key == key)  # a span ends at a message of its own
         return found
 
     def _extend(
