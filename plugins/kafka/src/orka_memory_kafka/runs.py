@@ -1,11 +1,11 @@
 """Where each run's events lie in the event partitions, as far as this process has read them, so that a trace reads
 the run's own stretch of its partition instead of the whole partition.
 
-A partition's ``RunSpans`` covers a stretch of offsets ``[start, end)`` this process has read through (every
-message of it: reads return whole batches in order): for every run
-key in it, the first and the last offset of its messages there. The first trace of a partition reads it whole, as a
-trace always had to, and records the spans; each later trace first reads what came after ``end`` (the spans grow
-with it), then only the stretch between the run's first and last offset before that. A run without a span has no
+A partition's ``RunSpans`` covers a stretch of offsets this process has read through, every message of it (reads
+return whole batches, in order), up to ``end``: for every run key in it, the first and the last offset of its
+messages there. The first trace of a partition reads it whole, as a trace always had to, and records the spans;
+each later trace first reads what came after ``end`` (the spans grow with it), then only the stretch between the
+run's first and last offset before that. A run without a span has no
 message in the stretch covered. Nothing is written anywhere: the spans are made of what was read, so they hold
 whichever processes wrote the events, and a process that restarts reads the partition whole once more.
 
@@ -21,7 +21,7 @@ from typing import Protocol
 
 from orka_memory_kafka.client import InMessage, Partition
 
-MAX_RUNS = 50_000  # runs whose span a partition's directory holds at most (about 150 bytes each)
+MAX_RUNS = 50_000  # runs a partition's spans hold at most (about 200 bytes each: 10 MB a partition)
 
 
 class ReadRanges(Protocol):
@@ -31,10 +31,10 @@ class ReadRanges(Protocol):
 
 
 class RunSpans:
-    """The runs of one partition in ``[start, end)``: key -> [first offset, last offset]."""
+    """The runs of one partition below ``end``: key -> [first offset, last offset]."""
 
     def __init__(self, start: int) -> None:
-        self.start = start
+        """Covering nothing yet: the first read starts at ``start``."""
         self.end = start
         self.spans: dict[bytes, list[int]] = {}
 
