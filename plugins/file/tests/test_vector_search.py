@@ -70,6 +70,25 @@ def test_a_deleted_newest_memory_whose_seq_is_reused_is_not_ranked_by_its_old_ve
     assert found == "new" and score < 1.0
 
 
+def test_a_seq_given_again_and_deleted_again_marks_one_more_row(
+    open_store: Callable[..., FileBackend], memory: MakeRecord, store_path: Path
+) -> None:
+    """The cache may hold a seq twice: a deleted memory's row, and the row of the memory SQLite gave its seq to.
+    Deleting that memory marks its own row; the other stays marked once."""
+    searcher, writer = open_store(), open_store()
+    fillers = [memory(f"f{i}", "filler", vector=unit(100 + i)) for i in range(5)]
+    writer.append([*fillers, memory("old", "old", vector=unit(1))], [])
+    assert best(searcher, unit(1)) == [("old", 1.0)]
+    reused = seq_of(store_path, "old")
+    assert writer.delete_record("old")
+    writer.append([memory("new", "new", vector=unit(2))], [])
+    assert seq_of(store_path, "new") == reused and best(searcher, unit(2)) == [("new", 1.0)]
+    assert writer.delete_record("new")
+    assert best(searcher, unit(2))[0][0].startswith("f")
+    buffer = searcher._vectors._buffers[DIMENSION * 4]
+    assert (buffer.count, buffer.deleted) == (7, 2)
+
+
 def test_expired_deleted_and_filtered_memories_are_not_ranked(backend: FileBackend, memory: MakeRecord) -> None:
     backend.append([
         memory("live", "live", vector=unit(1), namespace="a"),
@@ -269,20 +288,29 @@ def test_a_search_whose_snapshot_still_holds_a_memory_the_cache_dropped_ranks_it
     assert delayed and [record_id for record_id, _ in best(backend, unit(1), limit=5)] == ["m2"]
 
 
-def test_a_deletion_drops_the_memory_without_reading_the_other_vectors_again(
+def test_a_deletion_marks_the_memory_deleted_without_reading_or_copying_the_other_vectors(
     open_store: Callable[..., FileBackend], memory: MakeRecord
 ) -> None:
+    """A deleted memory's row is marked in a new expiry column; the vectors are neither read again nor copied,
+    until more than half the rows are deleted and the live ones are copied into arrays of their own."""
     searcher, writer = open_store(), open_store()
     writer.append([memory(f"m{i}", "text", vector=unit(i)) for i in range(50)], [])
     assert best(searcher, unit(10)) == [("m10", 1.0)]
+    buffer = searcher._vectors._buffers[DIMENSION * 4]
+    matrix = buffer.columns.matrix
     read: list[int] = []
     append = searcher._vectors._append
     searcher._vectors._append = lambda rows: (read.append(len(rows)), append(rows))[1]  # type: ignore[method-assign]
-    assert writer.delete_record("m10") and writer.delete_record("m20")
+    assert writer.delete_record("m10") and writer.delete_record("m49")  # the newest too
     assert best(searcher, unit(10), limit=50)[0][0] != "m10"
-    remaining = {f"m{i}" for i in range(50)} - {"m10", "m20"}
+    remaining = {f"m{i}" for i in range(50)} - {"m10", "m49"}
     assert {record_id for record_id, _ in best(searcher, unit(1), limit=50)} == remaining
-    assert read == []  # nothing was read from the file: the two were dropped from the cache
+    assert read == [] and buffer.columns.matrix is matrix and (buffer.count, buffer.deleted) == (50, 2)
+    for i in range(20, 45):
+        assert writer.delete_record(f"m{i}")
+    remaining -= {f"m{i}" for i in range(20, 45)}
+    assert {record_id for record_id, _ in best(searcher, unit(1), limit=50)} == remaining
+    assert (buffer.count, buffer.deleted) == (len(remaining), 0) and buffer.columns.matrix is not matrix
 
 
 def test_a_memory_given_the_seq_of_a_deleted_event_above_the_newest_cached_memory_is_ranked(

@@ -3,14 +3,15 @@ read.
 
 Reading every vector out of the file for each search cost about 2.5 µs a memory (a quarter of a second at 100,000
 memories); ranking them in memory costs a tenth of that. The cache holds one float32 matrix per vector length, rows
-in ``seq`` order, beside each memory's expiry, importance and labels (agent, run, namespace, ...: the columns
+in the order read, beside each memory's expiry, importance and labels (agent, run, namespace, ...: the columns
 ``MemoryFilter`` compares, as codes of the strings), so a search selects the memories its filters let through in
 memory too: SQL would scan the index of every stored memory to find them. It catches up inside each search's own
 read transaction, so it ranks what that snapshot holds:
 
-- memories deleted since it last looked, by this process or another, are dropped (a trigger logs each deleted
-  memory's ``seq`` in ``deleted_memories``); then it reads again from the newest memory it still holds, because
-  SQLite gives the next row inserted the ``seq`` above the largest left, which may be a deleted one's;
+- memories deleted since it last looked, by this process or another, are marked deleted (a trigger logs each
+  deleted memory's ``seq`` in ``deleted_memories``), and dropped once they are most of the rows; then it reads
+  again from the newest memory it still holds, because SQLite gives the next row inserted the ``seq`` above the
+  largest left, which may be a deleted one's (so a ``seq`` may be held twice, once deleted);
 - memories stored since it last looked (``seq`` above the newest it has seen) are appended.
 
 A cache further behind than the log keeps (``schema.DELETION_LOG_ROWS``) reads every vector again. A search whose
@@ -20,8 +21,9 @@ It is built on the first vector search, so a process that never searches holds n
 ``limit`` bytes (the ``vector_cache_mb`` setting; spare rows count): a store with more makes it give up, free what
 it held and answer None, and searches read the vectors from the file instead, until a deletion lets it try again.
 Arrays handed out are never changed: appends go into spare rows beyond those a search was given, or into a new
-buffer, and dropping rows copies the rest into new arrays, so searches in several threads share the cache under a
-short lock. A forked child starts its own (the parent's lock may have been held at the fork).
+buffer; marking rows deleted makes a new expiry column, and dropping them new arrays; so searches in several
+threads share the cache under a short lock. A forked child starts its own (the parent's lock may have been held at
+the fork).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ FLOAT32_LE = np.dtype("<f4")
 MIN_CAPACITY = 1024  # rows a new buffer holds at least; it doubles when full
 FETCH_ROWS = 4096  # rows read at a time, so a store over the limit is noticed before all of it is in memory
 NEVER = np.iinfo(np.int64).max  # the expiry of a memory that does not expire
+DELETED = np.iinfo(np.int64).min  # the expiry of a deleted memory's row, until the rows are compacted
 # The MemoryFilter fields compared for equality, which the cache keeps as codes: the last columns of
 # ``queries.MEMORY_VECTORS_AFTER``, in this order.
 LABELS = ("agent_id", "run_id", "memory_type", "namespace", "session", "category")
@@ -53,7 +56,7 @@ Row = tuple[Any, ...]  # seq, expires_at, importance, vector (None for a memory 
 class Vectors:
     """Vectors of one length to rank: ``matrix[i]`` is the vector of the memory with ``seqs[i]``."""
 
-    seqs: np.ndarray  # int64, ascending
+    seqs: np.ndarray  # int64
     matrix: np.ndarray  # float32, (len(seqs), dimension)
 
 
@@ -70,8 +73,8 @@ def vectors_of(rows: Sequence[tuple[int, bytes]], length: int) -> Vectors:
 class _Columns(NamedTuple):
     """A cache's arrays for one vector length, one row per memory."""
 
-    seqs: np.ndarray  # int64, ascending
-    expires: np.ndarray  # int64 epoch ms (NEVER)
+    seqs: np.ndarray  # int64, in the order read
+    expires: np.ndarray  # int64 epoch ms (NEVER; DELETED)
     importance: np.ndarray  # float64, as stored
     labels: np.ndarray  # int32, (rows, len(LABELS)): the codes of the memory's LABELS
     matrix: np.ndarray  # float32, (rows, dimension)
@@ -131,7 +134,8 @@ class _Buffer:
 
     def __init__(self, dimension: int) -> None:
         self.dimension = dimension
-        self.count = 0
+        self.count = 0  # rows in use, deleted ones included
+        self.deleted = 0  # rows marked deleted
         self.columns = _Columns.allocate(0, dimension)
 
     def extend(self, rows: Sequence[Row], codes: dict[str | None, int], max_rows: int | None = None) -> None:
@@ -161,16 +165,26 @@ class _Buffer:
         self.count = needed
 
     def remove(self, seqs: np.ndarray) -> None:
-        """Drop the rows of ``seqs`` (those it holds), into new arrays without spare rows."""
-        keep = ~np.isin(self.columns.seqs[: self.count], seqs)
-        if not keep.all():
-            self.columns = self.columns.rows(slice(self.count)).rows(keep)
-            self.count = len(self.columns.seqs)
+        """Mark the rows of ``seqs`` (those it holds) deleted, in a new expiry column: no search selects them, and
+        the vectors are not copied. Once most rows are deleted, the live ones are copied into new arrays."""
+        held = self.columns.rows(slice(self.count))
+        gone = np.isin(held.seqs, seqs) & (held.expires != DELETED)
+        if not gone.any():
+            return
+        expires = self.columns.expires.copy()  # the column searches may hold stays as it was
+        expires[: self.count][gone] = DELETED
+        self.columns = self.columns._replace(expires=expires)
+        self.deleted += int(gone.sum())
+        if 2 * self.deleted > self.count:
+            self.columns = held._replace(expires=expires[: self.count]).rows(expires[: self.count] != DELETED)
+            self.count, self.deleted = len(self.columns.seqs), 0
 
     @property
     def newest(self) -> int:
-        """The highest seq it holds (0 when empty)."""
-        return int(self.columns.seqs[self.count - 1]) if self.count else 0
+        """The highest seq of a memory it holds that is not deleted (0 when none)."""
+        held = self.columns.rows(slice(self.count))
+        live = held.seqs[held.expires != DELETED]
+        return int(live.max()) if len(live) else 0
 
     def view(self, codes: Mapping[str | None, int]) -> Memories:
         return Memories(self.columns.rows(slice(self.count)), codes)
