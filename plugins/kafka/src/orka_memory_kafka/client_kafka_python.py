@@ -51,6 +51,7 @@ def producer_config(settings: KafkaSettings) -> dict[str, Any]:
         "max_request_size": max(settings.batch_bytes, 1_048_576),
         "delivery_timeout_ms": settings.delivery_timeout_ms,
         "max_block_ms": settings.request_timeout_ms,
+        "allow_auto_create_topics": False,  # see the consumer
     }
 
 
@@ -88,6 +89,10 @@ class KafkaPythonConsumer:
                 auto_offset_reset="earliest",  # an offset gone (retention, a truncated partition): the first one
                 fetch_max_wait_ms=fetch_wait_ms,
                 max_partition_fetch_bytes=4 * 1_048_576,
+                # The backend creates its topics with their partition counts (topics.ensure_topics); a topic a
+                # client's metadata request made (a broker back without its data) would have the broker's default
+                # count, and a run's events would go to another partition than the one its trace reads.
+                allow_auto_create_topics=False,
             )
         except KafkaError as error:
             raise _unavailable(settings, error) from error

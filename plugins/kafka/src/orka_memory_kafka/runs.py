@@ -10,13 +10,18 @@ message in the stretch covered. Nothing is written anywhere: the spans are made 
 whichever processes wrote the events, and a process that restarts reads the partition whole once more.
 
 Offsets below a partition's first readable one (gone by retention, or hidden by a cleanup mark) are not read. A
-partition's spans hold at most ``MAX_RUNS`` runs: past that the runs whose events are all gone are forgotten and, if
-that is not enough, the spans are dropped and the next trace reads the partition whole again.
+partition emptied and written again (a broker back without its data, a topic deleted and created again) starts its
+offsets afresh: that shows as an end the broker reports below the one it reported before, or as the message read
+last not being where it was when what came after it is read (from that message on), and the partition is read whole
+again.
+
+A partition's spans hold at most ``MAX_RUNS`` runs: past that the runs whose events are all gone are forgotten and,
+if that is not enough, the spans are dropped and the next trace reads the partition whole again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from orka_memory_kafka.client import InMessage, Partition
@@ -31,16 +36,21 @@ class ReadRanges(Protocol):
 
 
 class RunSpans:
-    """The runs of one partition below ``end``: key -> [first offset, last offset]."""
+    """The runs of one partition below ``end``: key -> [first offset, last offset]; and what shows that the
+    partition is still the one they were read from."""
 
     def __init__(self, start: int) -> None:
         """Covering nothing yet: the first read starts at ``start``."""
         self.end = start
         self.spans: dict[bytes, list[int]] = {}
+        self.reported = 0  # the end the broker reported last: it never goes back in a partition that kept its data
+        self.last: InMessage | None = None  # the last message read, read again with what comes after it
 
     def add(self, messages: Iterable[InMessage]) -> None:
         spans = self.spans
         for m in messages:
+            if self.last is None or m.offset >= self.last.offset:
+                self.last = m
             if m.key is None:
                 continue
             span = spans.get(m.key)
@@ -59,6 +69,19 @@ class RunSpans:
         first, stop = max(span[0], readable), min(span[1] + 1, before)
         return (first, stop) if first < stop else None
 
+    def continues(self, messages: Sequence[InMessage]) -> bool:
+        """Whether ``messages``, read from the last message read on, begin with that same message: else the
+        partition was emptied and written again since (a broker that lost its data, a topic made anew)."""
+        last = self.last
+        if last is None:
+            return True
+        again = next((m for m in messages if m.offset == last.offset), None)
+        return again is not None and (again.key, again.timestamp_ms, again.value) == (
+            last.key,
+            last.timestamp_ms,
+            last.value,
+        )
+
     def forget_gone(self, readable: int) -> None:
         """Forget the runs whose messages are all below ``readable``."""
         self.spans = {key: span for key, span in self.spans.items() if span[1] >= readable}
@@ -75,39 +98,41 @@ class RunDirectory:
         """The messages of run ``key`` in ``bounds`` (each partition's first readable offset and end), read with
         ``read`` (every message of some ranges): what no trace read yet, then the run's span in what was."""
         older: dict[Partition, tuple[int, int]] = {}  # the run's stretch in what was read before
-        fresh: dict[Partition, tuple[int, int]] = {}  # what no trace has read yet
+        fresh: dict[Partition, tuple[int, int]] = {}  # what no trace has read yet, from the last message read on
         for partition, (readable, end) in bounds.items():
             spans = self._partitions.get(partition)
-            if spans is None or spans.end < readable:  # never read, or all it covered is gone
+            if spans is None or spans.end < readable or end < spans.reported:  # never read, all gone, or emptied
                 spans = self._partitions[partition] = RunSpans(readable)
+            spans.reported = end
             if (span := spans.span(key, readable, spans.end)) is not None:
                 older[partition] = span
             if spans.end < end:
-                fresh[partition] = (max(spans.end, readable), end)
-        found = self._extend(read(fresh) if fresh else [], fresh, bounds, key)
+                after = spans.last.offset if spans.last is not None and spans.last.offset >= readable else spans.end
+                fresh[partition] = (max(after, readable), end)
+        messages = read(fresh) if fresh else []
+        by_partition: dict[Partition, list[InMessage]] = {partition: [] for partition in fresh}
+        for m in messages:
+            by_partition[(m.topic, m.partition)].append(m)
+        if not all(self._partitions[partition].continues(read) for partition, read in by_partition.items()):
+            for partition, read_again in by_partition.items():
+                if not self._partitions[partition].continues(read_again):
+                    del self._partitions[partition]
+            return self.read_run(key, bounds, read)  # read those partitions whole
+        for partition, (readable, end) in fresh.items():
+            self._extend(partition, by_partition[partition], readable, end)
+        found = [m for m in messages if m.key == key]
         if older:
             found.extend(m for m in read(older, exact=True) if m.key == key)  # a span ends at a message of its own
         return found
 
-    def _extend(
-        self,
-        messages: list[InMessage],
-        fresh: Mapping[Partition, tuple[int, int]],
-        bounds: Mapping[Partition, tuple[int, int]],
-        key: bytes,
-    ) -> list[InMessage]:
-        """Take the messages read after each partition's end into its spans; return those of ``key``."""
-        by_partition: dict[Partition, list[InMessage]] = {}
-        for m in messages:
-            by_partition.setdefault((m.topic, m.partition), []).append(m)
-        for partition, (_, end) in fresh.items():
-            spans, read = self._partitions[partition], by_partition.get(partition, [])
-            spans.add(read)
-            # Kafka returns whole batches, read in order: what was read is contiguous, and may go past ``end``
-            # (the rest of the last batch; some brokers report the end as one past the first offset of that batch).
-            spans.end = max(end, max((m.offset + 1 for m in read), default=end))
+    def _extend(self, partition: Partition, messages: list[InMessage], readable: int, end: int) -> None:
+        """Take the messages read after a partition's end into its spans."""
+        spans = self._partitions[partition]
+        spans.add(messages)
+        # Kafka returns whole batches, read in order: what was read is contiguous, and may go past ``end`` (the rest
+        # of the last batch; some brokers report the end as one past the first offset of that batch).
+        spans.end = max(end, max((m.offset + 1 for m in messages), default=end))
+        if len(spans.spans) > self.max_runs:
+            spans.forget_gone(readable)
             if len(spans.spans) > self.max_runs:
-                spans.forget_gone(bounds[partition][0])
-                if len(spans.spans) > self.max_runs:
-                    del self._partitions[partition]  # the next trace reads this partition whole again
-        return [m for m in messages if m.key == key]
+                del self._partitions[partition]  # the next trace reads this partition whole again
