@@ -113,10 +113,10 @@ class RunDirectory:
         by_partition: dict[Partition, list[InMessage]] = {partition: [] for partition in fresh}
         for m in messages:
             by_partition[(m.topic, m.partition)].append(m)
-        if not all(self._partitions[partition].continues(read) for partition, read in by_partition.items()):
-            for partition, read_again in by_partition.items():
-                if not self._partitions[partition].continues(read_again):
-                    del self._partitions[partition]
+        anew = [partition for partition, got in by_partition.items() if not self._partitions[partition].continues(got)]
+        if anew:
+            for partition in anew:
+                del self._partitions[partition]
             return self.read_run(key, bounds, read)  # read those partitions whole
         for partition, (readable, end) in fresh.items():
             self._extend(partition, by_partition[partition], readable, end)
