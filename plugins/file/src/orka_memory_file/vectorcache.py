@@ -195,7 +195,7 @@ class _Buffer:
         return sum(array.nbytes for array in self.columns)
 
 
-EMPTY_CODES: Mapping[str | None, int] = {}
+NO_MEMORIES = Memories(_Columns.allocate(0, 0), {})  # what a cache holding no vector of a length hands out
 
 
 class VectorCache:
@@ -246,7 +246,7 @@ class VectorCache:
                     self._buffers, self._codes, self._over = {}, {}, True
                     return None
             buffer = self._buffers.get(length)
-            return Memories(_Columns.allocate(0, 0), EMPTY_CODES) if buffer is None else buffer.view(self._codes)
+            return NO_MEMORIES if buffer is None else buffer.view(self._codes)
 
     def _drop_deleted(self, connection: sqlite3.Connection, deleted: int) -> None:
         """Drop the memories deleted after the last deletion dropped, through position ``deleted``."""

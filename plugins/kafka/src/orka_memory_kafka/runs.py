@@ -21,7 +21,7 @@ if that is not enough, the spans are dropped and the next trace reads the partit
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from orka_memory_kafka.client import InMessage, Partition
@@ -46,11 +46,13 @@ class RunSpans:
         self.reported = 0  # the end the broker reported last: it never goes back in a partition that kept its data
         self.last: InMessage | None = None  # the last message read, read again with what comes after it
 
-    def add(self, messages: Iterable[InMessage]) -> None:
+    def add(self, messages: Sequence[InMessage]) -> None:
+        if messages:
+            newest = max(messages, key=lambda m: m.offset)
+            if self.last is None or newest.offset >= self.last.offset:
+                self.last = newest
         spans = self.spans
         for m in messages:
-            if self.last is None or m.offset >= self.last.offset:
-                self.last = m
             if m.key is None:
                 continue
             span = spans.get(m.key)
