@@ -174,22 +174,16 @@ def test_a_trace_reads_the_runs_stretch_of_a_partition_it_has_read_before(make_l
         assert asked[1] == {partition: (5, 10)}
 
 
-def _make_anew(topic: str, bootstrap_servers: str) -> None:
-    """Delete ``topic`` and create it again with the fixture's 6 partitions, as a broker that lost its data would
-    have it after the backend's producer prepared it again."""
-    from kafka.admin import KafkaAdminClient  # the test's own hands on the broker
+def _make_anew_with(topic: str, bootstrap_servers: str, partitions: int) -> None:
+    """Delete ``topic`` and create it again with ``partitions`` partitions."""
+    from kafka.admin import KafkaAdminClient, NewTopic  # the test's own hands on the broker
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers)
     try:
         admin.delete_topics([topic])
+        admin.create_topics([NewTopic(topic, partitions, 1)])
     finally:
         admin.close()
-    settings = KafkaSettings(bootstrap_servers=bootstrap_servers)
-    library_admin = client_library(settings).admin(settings)
-    try:
-        library_admin.create(topic, 6, 1, {})
-    finally:
-        library_admin.close()
 
 
 def _log_one_batch_each(make_logger: MakeLogger, runs: list[str]) -> None:
@@ -217,9 +211,37 @@ def test_a_trace_reads_a_partition_made_anew_whole(
         _log_one_batch_each(make_logger, [other] * before + [run] * 5)
         assert [event["payload"]["n"] for event in reader.trace(run)] == list(range(5))  # after the other run's
         assert isinstance(reader.backend, KafkaBackend)
-        _make_anew(reader.backend.layout.events["short_term"], kafka_args["bootstrap_servers"])
+        _make_anew_with(reader.backend.layout.events["short_term"], kafka_args["bootstrap_servers"], 6)
         _log_one_batch_each(make_logger, [run] * 5 + [other] * (after - 5))  # now where the other run was
         assert [event["payload"]["n"] for event in reader.trace(run)] == list(range(5))
+
+
+@pytest.mark.parametrize("client", ["kafka-python"])  # librdkafka: as above
+def test_topics_made_anew_with_other_partition_counts_are_read_where_records_now_go(
+    make_logger: MakeLogger, kafka_args: dict[str, Any]
+) -> None:
+    """A broker back without its data may hold the topics anew with its own default partition count (a client's
+    request made them before the producer could). When the producer reconnects it describes the topics again, so
+    a trace looks in the partition a run's records go to now."""
+    with make_logger() as memory:
+        for step in range(20):
+            memory.log("agent", "step", {"n": step}, step=step, run_id=f"run-{step % 4}")
+        memory.flush()
+        assert len(memory.trace("run-3")) == 5
+        backend = memory.backend
+        assert isinstance(backend, KafkaBackend)
+        for topic in backend.layout.events.values():
+            _make_anew_with(topic, kafka_args["bootstrap_servers"], 4)
+        with backend._send_lock:  # as after a failed send: the next one reconnects
+            assert backend._producer is not None
+            backend._producer.close()
+            backend._producer = None
+        with pytest.warns(TopicConfigWarning, match="4 partitions"):
+            for step in range(20, 40):
+                memory.log("agent", "step", {"n": step}, step=step, run_id=f"run-{step % 4}")
+            memory.flush()
+        assert backend._ready().partitions[backend.layout.events["short_term"]] == 4
+        assert [event["payload"]["n"] for event in memory.trace("run-3")] == list(range(23, 40, 4))
 
 
 def test_a_trace_is_right_when_the_run_directory_overflows(make_logger: MakeLogger) -> None:

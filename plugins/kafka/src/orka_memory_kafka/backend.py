@@ -20,6 +20,7 @@ with their segment.
 from __future__ import annotations
 
 import heapq
+import logging
 import threading
 import uuid
 from collections import Counter
@@ -68,6 +69,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
 T = TypeVar("T")
+log = logging.getLogger("orka_memory.kafka")
 
 DEDUP_WINDOW = 10_000  # ids remembered per partition while streaming an export, to drop replayed duplicates
 EXPORT_CHUNK = 2_000  # messages read per partition at a time while streaming an export
@@ -173,21 +175,42 @@ class KafkaBackend:
                 return
             self._specs = topic_specs(self.layout, self.settings, decay_hours or {})
             ensure_topics(self._admin, self._specs, self.settings)
-            partitions = {}
-            for topic in [*self.layout.events.values(), self.layout.blobs, self.layout.state]:
-                info = self._admin.describe(topic)
-                if info is None:
-                    raise BackendUnavailable(f"Kafka topic {topic} vanished right after it was created or found")
-                partitions[topic] = info.partitions
-            cache = int(self.settings.blob_cache_mb * 1_048_576)
-            prepared = _Prepared(
-                partitions,
-                KeyedTopic(
-                    self.layout.blobs, partitions[self.layout.blobs], cache_bytes=cache, idle_timeout=self._idle_timeout
-                ),
-                KeyedTopic(self.layout.state, 1, cache_bytes=1 << 62, idle_timeout=self._idle_timeout),
-            )
-            self._prepared = prepared
+            self._prepared = self._described()
+
+    def _described(self) -> _Prepared:
+        """The topics as they are: their partition counts, and blob and state maps to fill."""
+        partitions = {}
+        for topic in [*self.layout.events.values(), self.layout.blobs, self.layout.state]:
+            info = self._admin.describe(topic)
+            if info is None:
+                raise BackendUnavailable(f"Kafka topic {topic} vanished right after it was created or found")
+            partitions[topic] = info.partitions
+        cache = int(self.settings.blob_cache_mb * 1_048_576)
+        return _Prepared(
+            partitions,
+            KeyedTopic(
+                self.layout.blobs, partitions[self.layout.blobs], cache_bytes=cache, idle_timeout=self._idle_timeout
+            ),
+            KeyedTopic(self.layout.state, 1, cache_bytes=1 << 62, idle_timeout=self._idle_timeout),
+        )
+
+    def _described_again(self) -> None:
+        """After the producer reconnected: a broker that came back without its data may hold the topics anew, with
+        other partition counts (a client's request made them with the broker's default before the producer could).
+        Records go to the partitions that exist, so reads must look there: when a count changed, everything read
+        from the topics so far is dropped and described again."""
+        with self._prepare_lock:
+            held = self._prepared
+            if held is None:
+                return
+            now = self._described()
+            if now.partitions == held.partitions:
+                return
+            log.warning("Kafka topics of %s now have %s partitions (were %s)", self.describe(), now.partitions,
+                        held.partitions)  # fmt: skip
+            self._prepared = now
+        if held.follower is not None:
+            held.follower.stop()
 
     def _ready(self) -> _Prepared:
         if self._closed:
@@ -235,6 +258,7 @@ class KafkaBackend:
                 probe(self.settings)
                 if self._specs:
                     ensure_topics(self._admin, self._specs, self.settings)
+                    self._described_again()
                 self._producer = self.library.producer(self.settings)
             try:
                 return self._producer.send(messages)
