@@ -174,17 +174,10 @@ class KafkaBackend:
             if self._prepared is not None:
                 return
             self._specs = topic_specs(self.layout, self.settings, decay_hours or {})
-            ensure_topics(self._admin, self._specs, self.settings)
-            self._prepared = self._described()
+            self._prepared = self._described(ensure_topics(self._admin, self._specs, self.settings))
 
-    def _described(self) -> _Prepared:
-        """The topics as they are: their partition counts, and blob and state maps to fill."""
-        partitions = {}
-        for topic in [*self.layout.events.values(), self.layout.blobs, self.layout.state]:
-            info = self._admin.describe(topic)
-            if info is None:
-                raise BackendUnavailable(f"Kafka topic {topic} vanished right after it was created or found")
-            partitions[topic] = info.partitions
+    def _described(self, partitions: dict[str, int]) -> _Prepared:
+        """The topics with these partition counts, and blob and state maps to fill."""
         cache = int(self.settings.blob_cache_mb * 1_048_576)
         return _Prepared(
             partitions,
@@ -194,21 +187,18 @@ class KafkaBackend:
             KeyedTopic(self.layout.state, 1, cache_bytes=1 << 62, idle_timeout=self._idle_timeout),
         )
 
-    def _described_again(self) -> None:
+    def _described_again(self, partitions: dict[str, int]) -> None:
         """After the producer reconnected: a broker that came back without its data may hold the topics anew, with
         other partition counts (a client's request made them with the broker's default before the producer could).
         Records go to the partitions that exist, so reads must look there: when a count changed, everything read
         from the topics so far is dropped and described again."""
         with self._prepare_lock:
             held = self._prepared
-            if held is None:
+            if held is None or partitions == held.partitions:
                 return
-            now = self._described()
-            if now.partitions == held.partitions:
-                return
-            log.warning("Kafka topics of %s now have %s partitions (were %s)", self.describe(), now.partitions,
+            log.warning("Kafka topics of %s now have %s partitions (were %s)", self.describe(), partitions,
                         held.partitions)  # fmt: skip
-            self._prepared = now
+            self._prepared = self._described(partitions)
         if held.follower is not None:
             held.follower.stop()
 
@@ -257,8 +247,7 @@ class KafkaBackend:
             if self._producer is None:
                 probe(self.settings)
                 if self._specs:
-                    ensure_topics(self._admin, self._specs, self.settings)
-                    self._described_again()
+                    self._described_again(ensure_topics(self._admin, self._specs, self.settings))
                 self._producer = self.library.producer(self.settings)
             try:
                 return self._producer.send(messages)

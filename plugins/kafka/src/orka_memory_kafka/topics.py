@@ -61,11 +61,13 @@ def topic_specs(layout: TopicLayout, settings: KafkaSettings, decay_hours: dict[
     return specs
 
 
-def ensure_topics(admin: Admin, specs: list[TopicSpec], settings: KafkaSettings) -> None:
-    """Create missing topics (when ``create_topics`` allows) and warn about existing ones configured otherwise.
+def ensure_topics(admin: Admin, specs: list[TopicSpec], settings: KafkaSettings) -> dict[str, int]:
+    """Create missing topics (when ``create_topics`` allows) and warn about existing ones configured otherwise;
+    returns each topic's partition count, as it is now.
 
     A broker that does not describe topic configurations leaves only the partition count to check.
     """
+    partitions = {}
     for spec in specs:
         info = admin.describe(spec.name)
         if info is None:
@@ -76,7 +78,9 @@ def ensure_topics(admin: Admin, specs: list[TopicSpec], settings: KafkaSettings)
                 )
             admin.create(spec.name, spec.partitions, settings.replication_factor, spec.config)
             log.info("created Kafka topic %s (%d partitions, %s)", spec.name, spec.partitions, spec.config)
+            partitions[spec.name] = spec.partitions
             continue
+        partitions[spec.name] = info.partitions
         differences = [
             f"{key}={info.config[key]} (settings: {wanted})"
             for key, wanted in spec.config.items()
@@ -90,3 +94,4 @@ def ensure_topics(admin: Admin, specs: list[TopicSpec], settings: KafkaSettings)
                 TopicConfigWarning,
                 stacklevel=4,
             )
+    return partitions
