@@ -144,9 +144,10 @@ def test_each_filter_selects_in_memory_what_sql_selects(
 def test_searches_in_threads_beside_a_writer_rank_what_each_snapshot_holds(
     open_store: Callable[..., FileBackend], memory: MakeRecord
 ) -> None:
-    """Four threads search while another appends 40 batches and deletes a memory of every fifth: a search scores a
-    memory 1.0 exactly when it is the one whose vector was asked for (no memory is ranked by another's vector), and
-    at the end each memory left is found by its vector."""
+    """Four threads search, every other search filtered by the run (a label new to the cache with each batch), while
+    another appends 40 batches and deletes a memory of every fifth: a search scores a memory 1.0 exactly when it is
+    the one whose vector was asked for (no memory is ranked by another's vector), a filtered one returns only that
+    run's memories, and at the end each memory left is found by its vector."""
     backend = open_store()
     errors: list[BaseException] = []
     done = threading.Event()
@@ -154,7 +155,8 @@ def test_searches_in_threads_beside_a_writer_rank_what_each_snapshot_holds(
     def write() -> None:
         try:
             for batch in range(40):
-                backend.append([memory(f"m{batch}-{i}", "text", vector=unit(batch * 10 + i)) for i in range(10)], [])
+                backend.append([memory(f"m{batch}-{i}", "text", vector=unit(batch * 10 + i), run_id=f"run-{batch}")
+                                for i in range(10)], [])  # fmt: skip
                 if batch % 5 == 4:
                     backend.delete_record(f"m{batch}-0")
         except BaseException as error:  # reported by the test, not lost in the thread
@@ -166,8 +168,10 @@ def test_searches_in_threads_beside_a_writer_rank_what_each_snapshot_holds(
         try:
             while not done.is_set():
                 batch, i = divmod(seed % 400, 10)
-                for record_id, score in best(backend, unit(batch * 10 + i), limit=3):
+                filters = {"run_id": f"run-{batch}"} if seed % 2 else {}
+                for record_id, score in best(backend, unit(batch * 10 + i), limit=3, **filters):
                     assert (score == 1.0) == (record_id == f"m{batch}-{i}"), (record_id, score)
+                    assert not filters or record_id.startswith(f"m{batch}-"), (record_id, filters)
                 seed += 7
         except BaseException as error:
             errors.append(error)
