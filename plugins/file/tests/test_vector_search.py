@@ -223,7 +223,7 @@ def test_a_store_over_the_cache_limit_is_searched_from_the_file_with_the_same_re
     makes the cache give up (and free what it held) until a deletion lets it try again. Either way every search
     returns what the cached search returns."""
     cached, uncached = open_store(), open_store(vector_cache_mb=0)
-    small = open_store(vector_cache_mb=300 * row_bytes(DIMENSION * 4) / 2**20)  # room for 300 memories
+    small = open_store(vector_cache_mb=(300 * row_bytes(DIMENSION * 4) + 4096) / 2**20)  # 300 memories, few labels
     cached.append([memory(f"m{i}", "text", vector=unit(i), namespace=f"ns-{i % 3}") for i in range(200)], [])
     queries = [unit(seed) for seed in range(1000, 1010)]
 
@@ -258,6 +258,19 @@ def move_the_cache_on_during_the_next_search(backend: FileBackend, elsewhere: Ca
 
     cache.memories = late  # type: ignore[method-assign]
     return delayed
+
+
+def test_the_labels_text_counts_in_the_cache_limit(open_store: Callable[..., FileBackend], memory: MakeRecord) -> None:
+    """Each distinct label (a namespace, a session, a run id) is kept once, beside the vectors, and counts toward
+    ``vector_cache_mb``: memories with labels of their own can outgrow a limit their rows alone fit in."""
+    cached, writer = open_store(vector_cache_mb=(150 * row_bytes(DIMENSION * 4) + 8192) / 2**20), open_store()
+    uncached = open_store(vector_cache_mb=0)
+    writer.append([memory(f"m{i}", "text", vector=unit(i), namespace=f"ns-{i % 3}") for i in range(100)], [])
+    assert best(cached, unit(1)) == [("m1", 1.0)]
+    assert cached._vectors._buffers and not cached._vectors._over  # 100 rows and a few labels fit
+    writer.append([memory(f"s{i}", "text", vector=unit(200 + i), session=f"{i}-" + "x" * 400) for i in range(40)], [])
+    assert best(cached, unit(201), 5) == best(uncached, unit(201), 5)
+    assert cached._vectors._over and not cached._vectors._buffers  # 140 rows would fit; their 40 sessions do not
 
 
 def test_a_search_whose_snapshot_is_older_than_the_cache_ranks_only_what_its_snapshot_holds(

@@ -18,8 +18,9 @@ A cache further behind than the log keeps (``schema.DELETION_LOG_ROWS``) reads e
 snapshot is older than deletions the cache has already dropped gets None, and reads its vectors from the file.
 
 It is built on the first vector search, so a process that never searches holds nothing, and it holds at most
-``limit`` bytes (the ``vector_cache_mb`` setting; spare rows count): a store with more makes it give up, free what
-it held and answer None, and searches read the vectors from the file instead, until a deletion lets it try again.
+``limit`` bytes (the ``vector_cache_mb`` setting; spare rows and the labels' text count): a store with more makes it
+give up, free what it held and answer None, and searches read the vectors from the file instead, until a deletion
+lets it try again.
 Arrays handed out are never changed: appends go into spare rows beyond those a search was given, or into a new
 buffer; marking rows deleted makes a new expiry column, and dropping them new arrays; so searches in several
 threads share the cache under a short lock. A forked child starts its own (the parent's lock may have been held at
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -43,6 +45,7 @@ from orka_memory_file import queries
 FLOAT32_LE = np.dtype("<f4")
 MIN_CAPACITY = 1024  # rows a new buffer holds at least; it doubles when full
 FETCH_ROWS = 4096  # rows read at a time, so a store over the limit is noticed before all of it is in memory
+LABEL_ENTRY_BYTES = 64  # what a label's place in the codes dict and its code take, beside the string itself
 NEVER = np.iinfo(np.int64).max  # the expiry of a memory that does not expire
 DELETED = np.iinfo(np.int64).min  # the expiry of a deleted memory's row, until the rows are compacted
 # The MemoryFilter fields compared for equality, which the cache keeps as codes: the last columns of
@@ -125,8 +128,13 @@ class Memories:
 
 def row_bytes(length: int) -> int:
     """The memory one cached memory takes: its vector of ``length`` bytes, its seq, expiry, importance and label
-    codes (the labels' text, kept once however many memories share it, is not counted)."""
+    codes (the labels' text is kept once however many memories share it: ``label_bytes``)."""
     return length + 3 * 8 + 4 * len(LABELS)
+
+
+def label_bytes(label: str | None) -> int:
+    """The memory one distinct label takes in the cache: the string and its entry in the codes."""
+    return sys.getsizeof(label) + LABEL_ENTRY_BYTES
 
 
 class _Buffer:
@@ -138,15 +146,24 @@ class _Buffer:
         self.deleted = 0  # rows marked deleted
         self.columns = _Columns.allocate(0, dimension)
 
-    def extend(self, rows: Sequence[Row], codes: dict[str | None, int], max_rows: int | None = None) -> None:
+    def extend(self, rows: Sequence[Row], codes: dict[str | None, int], room: int | None = None) -> int:
         """Append rows (their labels coded with ``codes``, which takes new labels); a new buffer doubles the
-        capacity, but takes no more than ``max_rows`` rows unless the rows themselves need more."""
+        capacity, but takes no more than ``room`` bytes beside the new labels unless the rows themselves need more.
+        Returns the memory the new labels take."""
+        new_labels = 0
+        coded = np.empty((len(rows), len(LABELS)), dtype=np.int32)
+        for index in range(len(LABELS)):  # column by column: a store's memories share few distinct labels
+            column = [row[4 + index] for row in rows]
+            for label in dict.fromkeys(column).keys() - codes.keys():
+                codes[label] = len(codes)
+                new_labels += label_bytes(label)
+            coded[:, index] = np.fromiter(map(codes.__getitem__, column), dtype=np.int32, count=len(column))
         needed = self.count + len(rows)
         capacity = len(self.columns.seqs)
         if needed > capacity:  # a new buffer: the old one stays intact for searches that hold it
             capacity = max(needed, 2 * capacity, MIN_CAPACITY)
-            if max_rows is not None:
-                capacity = max(needed, min(capacity, max_rows))
+            if room is not None:
+                capacity = max(needed, min(capacity, (room - new_labels) // row_bytes(4 * self.dimension)))
             grown = _Columns.allocate(capacity, self.dimension)
             for new, old in zip(grown, self.columns, strict=True):
                 new[: self.count] = old[: self.count]
@@ -157,12 +174,9 @@ class _Buffer:
         expires[added] = [NEVER if row[1] is None else row[1] for row in rows]
         importance[added] = [row[2] for row in rows]
         matrix[added] = np.frombuffer(b"".join(row[3] for row in rows), dtype=FLOAT32_LE).reshape(-1, self.dimension)
-        for index in range(len(LABELS)):  # column by column: a store's memories share few distinct labels
-            column = [row[4 + index] for row in rows]
-            for label in dict.fromkeys(column).keys() - codes.keys():
-                codes[label] = len(codes)
-            labels[added, index] = np.fromiter(map(codes.__getitem__, column), dtype=np.int32, count=len(column))
+        labels[added] = coded
         self.count = needed
+        return new_labels
 
     def remove(self, seqs: np.ndarray) -> None:
         """Mark the rows of ``seqs`` (those it holds) deleted, in a new expiry column: no search selects them, and
@@ -217,6 +231,7 @@ class VectorCache:
         self._newest = 0  # the highest memory seq read, with or without a vector
         self._buffers: dict[int, _Buffer] = {}  # by vector length in bytes
         self._codes: dict[str | None, int] = {}  # every label read, coded (a new dict, for views yet to be made)
+        self._label_bytes = 0  # what the labels in ``_codes`` take
         self._over = False  # the store's vectors exceed ``limit`` (until the next deletion)
 
     def memories(self, connection: sqlite3.Connection, length: int) -> Memories | None:
@@ -241,9 +256,9 @@ class VectorCache:
             cursor = connection.execute(queries.MEMORY_VECTORS_AFTER, (self._newest,))
             while rows := cursor.fetchmany(FETCH_ROWS):
                 self._append(rows)
-                if sum(buffer.nbytes for buffer in self._buffers.values()) > self.limit:
+                if sum(buffer.nbytes for buffer in self._buffers.values()) + self._label_bytes > self.limit:
                     cursor.close()
-                    self._buffers, self._codes, self._over = {}, {}, True
+                    self._buffers, self._codes, self._label_bytes, self._over = {}, {}, 0, True
                     return None
             buffer = self._buffers.get(length)
             return NO_MEMORIES if buffer is None else buffer.view(self._codes)
@@ -269,5 +284,5 @@ class VectorCache:
             buffer = self._buffers.get(length)
             if buffer is None:
                 buffer = self._buffers[length] = _Buffer(length // FLOAT32_LE.itemsize)
-            buffer.extend(usable, self._codes, max_rows=self.limit // row_bytes(length))
+            self._label_bytes += buffer.extend(usable, self._codes, room=self.limit - self._label_bytes)
         self._newest = rows[-1][0]
