@@ -42,7 +42,7 @@ class InMessage:
     offset: int
     key: bytes | None
     value: bytes | None
-    headers: list[tuple[str, bytes]]
+    headers: Sequence[tuple[str, bytes]]  # an adapter may read them from its library only when asked
     timestamp_ms: int
 
 

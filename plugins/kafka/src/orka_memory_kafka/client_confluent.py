@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any, cast, overload
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
@@ -40,14 +40,43 @@ def _unavailable(settings: KafkaSettings, error: object) -> BackendUnavailable:
     return BackendUnavailable(f"Kafka at {settings.bootstrap_servers} (confluent-kafka): {error}")
 
 
+class _Headers(Sequence[tuple[str, bytes]]):
+    """A consumed message's headers, taken from librdkafka when first asked for: that costs more than the rest of
+    the message, and most messages a read returns are never decoded (a trace keeps its own run's)."""
+
+    __slots__ = ("_message", "_pairs")
+
+    def __init__(self, message: Message) -> None:
+        self._message: Message | None = message
+        self._pairs: list[tuple[str, bytes]] = []
+
+    def _taken(self) -> list[tuple[str, bytes]]:
+        message = self._message  # two threads may ask at once: each reads the headers, either result will do
+        if message is not None:
+            pairs = cast(list[tuple[str, bytes | None]], message.headers() or [])
+            self._pairs = [(name, value or b"") for name, value in pairs]
+            self._message = None  # after the pairs are there, for a thread that finds it gone
+        return self._pairs
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, bytes]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[tuple[str, bytes]]: ...
+
+    def __getitem__(self, index: int | slice) -> tuple[str, bytes] | Sequence[tuple[str, bytes]]:
+        return self._taken()[index]
+
+    def __len__(self) -> int:
+        return len(self._taken())
+
+
 def _in_message(m: Message) -> InMessage:
     """A consumed message without error: librdkafka always sets its topic, partition and offset, and gives keys,
     values and header values as bytes (its type stubs allow None and str for messages of every kind)."""
     _, timestamp = m.timestamp()
-    pairs = cast(list[tuple[str, bytes | None]], m.headers() or [])
-    headers = [(name, value or b"") for name, value in pairs]
     topic, partition, offset = cast(str, m.topic()), cast(int, m.partition()), cast(int, m.offset())
-    return InMessage(topic, partition, offset, m.key(), m.value(), headers, timestamp)
+    return InMessage(topic, partition, offset, m.key(), m.value(), _Headers(m), timestamp)
 
 
 def producer_config(settings: KafkaSettings) -> dict[str, Any]:
