@@ -20,17 +20,16 @@ def nearest(vectors: Vectors, positions: np.ndarray | None, query: bytes, limit:
     """The ``limit`` memories at ``positions`` of ``vectors`` (None: all of them) most similar to ``query``, best
     first, each with its ``seq`` and its similarity; ties go to the newest (highest ``seq``)."""
     total = len(vectors.seqs)
-    if positions is None:
-        positions = np.arange(total)
-    if limit <= 0 or not len(positions):
+    if limit <= 0 or not (total if positions is None else len(positions)):
         return []
     target = np.frombuffer(query, dtype=FLOAT32_LE)
-    if len(positions) <= GATHER_SHARE * total:  # a few selected: multiply their rows only
-        cosines = vectors.matrix[positions] @ target
+    if positions is None:
+        cosines, found = vectors.matrix @ target, vectors.seqs
+    elif len(positions) <= GATHER_SHARE * total:  # a few selected: multiply their rows only
+        cosines, found = vectors.matrix[positions] @ target, vectors.seqs[positions]
     else:  # most of them: one product over the whole matrix is cheaper than copying the rows out
-        cosines = (vectors.matrix @ target)[positions]
-    found = vectors.seqs[positions]
-    if limit < len(positions):
+        cosines, found = (vectors.matrix @ target)[positions], vectors.seqs[positions]
+    if limit < len(found):
         keep = np.argpartition(-cosines, limit - 1)[:limit]
         cosines, found = cosines[keep], found[keep]
     order = np.lexsort((-found, -cosines))

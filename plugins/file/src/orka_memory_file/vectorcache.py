@@ -67,7 +67,7 @@ def vectors_of(rows: Sequence[tuple[int, bytes]], length: int) -> Vectors:
     """The vectors of ``length`` bytes among ``rows`` of ``(seq, vector)``, as one matrix."""
     usable = [(seq, vector) for seq, vector in rows if len(vector) == length]
     if not usable or length % FLOAT32_LE.itemsize:
-        return Vectors(np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=FLOAT32_LE))
+        return NO_MEMORIES.vectors
     matrix = np.frombuffer(b"".join(vector for _, vector in usable), dtype=FLOAT32_LE)
     seqs = np.fromiter((seq for seq, _ in usable), dtype=np.int64, count=len(usable))
     return Vectors(seqs, matrix.reshape(len(usable), length // FLOAT32_LE.itemsize))

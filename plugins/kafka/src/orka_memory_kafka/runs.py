@@ -63,12 +63,12 @@ class RunSpans:
             elif m.offset > span[1]:
                 span[1] = m.offset
 
-    def span(self, key: bytes, readable: int, before: int) -> tuple[int, int] | None:
-        """The offsets ``[first, last + 1)`` of ``key``'s messages, from ``readable`` on and below ``before``."""
+    def span(self, key: bytes, readable: int) -> tuple[int, int] | None:
+        """The offsets ``[first, last + 1)`` of ``key``'s messages, from ``readable`` on and below ``end``."""
         span = self.spans.get(key)
         if span is None:
             return None
-        first, stop = max(span[0], readable), min(span[1] + 1, before)
+        first, stop = max(span[0], readable), min(span[1] + 1, self.end)
         return (first, stop) if first < stop else None
 
     def continues(self, messages: Sequence[InMessage]) -> bool:
@@ -106,7 +106,7 @@ class RunDirectory:
             if spans is None or spans.end < readable or end < spans.reported:  # never read, all gone, or emptied
                 spans = self._partitions[partition] = RunSpans(readable)
             spans.reported = end
-            if (span := spans.span(key, readable, spans.end)) is not None:
+            if (span := spans.span(key, readable)) is not None:
                 older[partition] = span
             if spans.end < end:
                 after = spans.last.offset if spans.last is not None and spans.last.offset >= readable else spans.end
