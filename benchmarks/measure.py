@@ -227,7 +227,7 @@ def measure_reads(target: Target, size: int, *, seed: int, batch: int) -> ReadRe
 @dataclass(frozen=True, slots=True)
 class SearchLatency:
     size: int  # stored memories
-    latency_ms: dict[str, tuple[float, float]]  # memories.SEARCHES label -> (p50, p99)
+    latency_ms: dict[str, tuple[float, float]]  # a label of memories.SEARCHES, or "after a deletion" -> (p50, p99)
 
 
 def measure_searches(target: Target, sizes: Sequence[int], *, seed: int) -> list[SearchLatency]:
