@@ -170,9 +170,9 @@ def bulk_load(memory: MemoryLogger, count: int, *, seed: int, batch: int) -> Non
     for start in range(0, count, batch):
         steps = range(start, min(count, start + batch))
         records = [build_record(memory, pool[step % len(pool)], step) for step in steps]
-        encoded, blobs, _ = memory.encoder.encode_batch(records)
-        memory.backend.append(encoded, blobs)
-        memory.encoder.mark_stored(blobs)
+        encoded = memory.encoder.encode_batch(records)
+        memory.backend.append(encoded.records, encoded.blobs)
+        memory.encoder.mark_stored(encoded.blobs)
 
 
 def build_record(memory: MemoryLogger, event: Event, step: int) -> MemoryRecord:

@@ -90,8 +90,8 @@ def writer_stages(memory: MemoryLogger) -> dict[str, Callable[[Sequence[MemoryRe
         return [encoder.document(record, {}) for record in records]
 
     def encode_batch(records: Sequence[MemoryRecord]) -> object:
-        encoded, blobs, _ = encoder.encode_batch(records)
-        encoder.mark_stored(blobs)  # as the writer does once the batch is stored: repeated blobs are skipped after
+        encoded = encoder.encode_batch(records)
+        encoder.mark_stored(encoded.blobs)  # as the writer does once the batch is stored: repeated blobs are skipped
         return encoded
 
     return {
@@ -131,9 +131,9 @@ def append_stage(target: Target, workload: Workload, batch: int) -> float:
         records = [build_record(memory, event, event.step) for event in workload.events]
         batches = []
         for start in range(0, len(records), batch):
-            encoded, blobs, _ = memory.encoder.encode_batch(records[start : start + batch])
-            memory.encoder.mark_stored(blobs)
-            batches.append((encoded, blobs))
+            encoded = memory.encoder.encode_batch(records[start : start + batch])
+            memory.encoder.mark_stored(encoded.blobs)
+            batches.append((encoded.records, encoded.blobs))
 
         def append() -> None:
             for encoded, blobs in batches:

@@ -14,11 +14,12 @@ sys.path.insert(0, str(TEMPLATE / "src"))
 
 import orka_memory_memory.plugin  # noqa: E402
 from orka_memory import create_memory_logger  # noqa: E402
-from orka_memory.backend import Capability  # noqa: E402
+from orka_memory.backend import Capability, HeldBlobs  # noqa: E402
 from orka_memory.plugins import PluginManager  # noqa: E402
 from orka_memory.testing import LoggerConformance  # noqa: E402
 from orka_memory.testing.conformance import MakeLogger  # noqa: E402
 from orka_memory_memory import MemoryBackend, MemorySettings  # noqa: E402
+from orka_memory_memory.backend import _stores  # noqa: E402
 
 manager = PluginManager().load()
 manager.register(orka_memory_memory.plugin, name="memory")
@@ -52,6 +53,22 @@ def test_stores_are_shared_by_name_and_survive_close(tmp_path: Path) -> None:
         assert again.get("k") == "v"
     with create_memory_logger("memory", name=f"{store}-other", spool_dir=str(tmp_path), plugins=manager) as other:
         assert other.get("k") is None
+
+
+def test_a_backend_without_held_blobs_is_asked_through_get_blobs(tmp_path: Path) -> None:
+    """The template does not offer ``held_blobs`` (``HeldBlobs`` is optional): the writer asks ``get_blobs``, and a
+    blob the store lost is still sent again with the next record that refers to it."""
+    shared = {"report": "the same long agent output, passed from step to step " * 40}
+    store = f"test-{uuid.uuid4().hex}"
+    assert not isinstance(MemoryBackend, HeldBlobs) and not hasattr(MemoryBackend, "held_blobs")
+    with create_memory_logger("memory", name=store, spool_dir=str(tmp_path), plugins=manager) as memory:
+        memory.log("agent", "result", {"out": shared}, step=1, run_id="r")
+        memory.flush()
+        _stores[store].blobs.clear()  # the store lost its blobs
+        memory.log("agent", "result", {"out": shared}, step=2, run_id="r")
+        memory.flush()
+        assert memory.get_performance_metrics()["blobs_resent"] == 1
+        assert [event["payload"]["out"] for event in memory.trace("r")] == [shared, shared]
 
 
 def test_settings_reject_unknown_keys() -> None:

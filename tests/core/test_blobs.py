@@ -107,13 +107,13 @@ def test_a_blob_repeated_in_one_batch_is_encoded_once_with_the_latest_expiry() -
         )
         for n, expiry in enumerate([5_000, 9_000, 7_000])
     ]
-    encoded, blobs, _ = encoder.encode_batch(records)
-    [blob] = blobs
+    batch = encoder.encode_batch(records)
+    [blob] = batch.blobs
     assert blob.expires_at == 9_000 and blob.raw_size == len(canonical_json(shared))
     assert encoder.decode_blob(blob) == shared
-    assert all(encoder.decode_document(item)["payload"]["out"]["ref"] == blob.hash for item in encoded)
+    assert all(encoder.decode_document(item)["payload"]["out"]["ref"] == blob.hash for item in batch.records)
     never = replace(records[0], id="r9", expires_at=None)
-    assert encoder.encode_batch([*records, never])[1][0].expires_at is None
+    assert encoder.encode_batch([*records, never]).blobs[0].expires_at is None
 
 
 def test_reads_look_for_references_only_in_records_that_mention_them(

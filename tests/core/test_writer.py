@@ -7,6 +7,7 @@ tests (a redis-server restarted mid-run, a broker stopped) belong to the server 
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -125,3 +126,51 @@ def test_logging_after_close_is_an_error_not_a_silent_drop(tmp_path: Path, plugi
     memory.close()
     with pytest.raises(RuntimeError, match="closed"):
         memory.log("a", "tick", {})
+
+
+# -- a blob the engine lost -------------------------------------------------------------------------------------
+
+SHARED_OUTPUT = {"report": "the same long agent output, passed from step to step " * 40}
+
+
+def _lose_every_blob(memory: Any) -> None:
+    """What an engine that lost data looks like to this process: the blobs it stored are gone. (A second SQLite
+    connection deletes them; the servers' suites lose them for real, by restart or a topic made anew.)"""
+    with sqlite3.connect(memory.backend.path) as other:
+        other.execute("DELETE FROM blobs")
+
+
+def test_a_blob_the_engine_lost_is_sent_again_with_the_next_record_that_refers_to_it(
+    tmp_path: Path, plugins: PluginManager, caplog: pytest.LogCaptureFixture
+) -> None:
+    with _logger(tmp_path, plugins) as memory:
+        memory.log("a", "result", {"out": SHARED_OUTPUT}, step=1, run_id="r")
+        memory.flush()
+        memory.log("a", "result", {"out": SHARED_OUTPUT}, step=2, run_id="r")
+        memory.flush()
+        assert memory.get_performance_metrics()["blobs_written"] == 1, "a known blob is not sent twice"
+        _lose_every_blob(memory)
+        memory.log("b", "result", {"out": SHARED_OUTPUT}, step=3, run_id="r")
+        memory.flush()
+        metrics = memory.get_performance_metrics()
+        trace = memory.trace("r")
+    assert metrics["blobs_resent"] == 1 and metrics["blobs_written"] == 2
+    assert [event["payload"]["out"] for event in trace] == [SHARED_OUTPUT] * 3, "the lost blob is stored again"
+    assert "no longer holds 1 blobs" in caplog.text
+
+
+def test_a_spooled_batch_carries_the_blobs_it_refers_to(tmp_path: Path, plugins: PluginManager) -> None:
+    with _logger(tmp_path, plugins) as memory:
+        memory.log("a", "result", {"out": SHARED_OUTPUT}, step=1, run_id="r")
+        memory.flush()
+        OutageFileBackend.down.set()
+        memory.log("b", "result", {"out": SHARED_OUTPUT}, step=2, run_id="r")
+        memory.flush()
+        assert memory.get_performance_metrics()["spool_pending"] == 1
+        _lose_every_blob(memory)  # the engine came back without its data
+        OutageFileBackend.down.clear()
+        memory.log("c", "tick", {"n": 3}, step=3, run_id="r")
+        memory.flush()
+        trace = memory.trace("r")
+    assert [event["agent_id"] for event in trace] == ["a", "b", "c"]
+    assert trace[1]["payload"]["out"] == SHARED_OUTPUT, "the replayed record's blob came with it from the spool"

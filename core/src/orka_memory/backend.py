@@ -1,4 +1,5 @@
-"""What a storage backend implements: the ``Store``, ``KeyValue`` and ``Query`` protocols.
+"""What a storage backend implements: the ``Store``, ``KeyValue`` and ``Query`` protocols (and, optionally,
+``VectorQuery`` and ``HeldBlobs``).
 
 The logger front-end does everything that is the same for every engine (serialization, deduplication, encoding,
 compression, decay, batching, retry and spooling) and hands a backend finished ``EncodedRecord`` batches. A backend
@@ -180,6 +181,24 @@ class Store(Protocol):
     def cleanup(self, *, now_ms: int, dry_run: bool) -> CleanupReport:
         """Remove what expired at or before ``now_ms`` (records, blobs, KV keys) without scanning live data."""
         ...
+
+
+@runtime_checkable
+class HeldBlobs(Protocol):
+    """A store that can tell which blobs it holds without reading them: the writer asks before every batch that
+    refers to blobs this process stored earlier and does not send again. A store without it is asked through
+    ``get_blobs``, which reads the bodies too (see ``held_blobs``)."""
+
+    def held_blobs(self, hashes: Collection[str]) -> set[str]:
+        """The hashes among ``hashes`` whose blobs the engine holds now, in one round trip."""
+        ...
+
+
+def held_blobs(store: Store, hashes: Collection[str]) -> set[str]:
+    """The hashes among ``hashes`` that ``store`` holds: by ``HeldBlobs.held_blobs`` where the store offers it."""
+    if isinstance(store, HeldBlobs):
+        return store.held_blobs(hashes)
+    return set(store.get_blobs(hashes))
 
 
 class KeyValue(Protocol):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -23,11 +24,28 @@ log = logging.getLogger("orka_memory")
 DEDUP_FIELDS = ("payload", "previous_outputs")
 
 
+# A blob found in a batch, not yet encoded: its canonical JSON and the latest expiry of the records carrying it.
+PendingBlob = tuple[bytes, int | None]
+
+
+@dataclass(slots=True)
+class EncodedBatch:
+    """A batch ready for ``Store.append``, with what the writer needs beside it."""
+
+    records: list[EncodedRecord]
+    blobs: list[Blob]  # the blobs to send: new to this process, or to be kept longer than it stored them for
+    logical_bytes: int  # the JSON of every record as logged, before dedup
+    # Blobs the records refer to that this process stored before and does not send again. Kept with the batch, so
+    # that they can be sent after all when the engine turns out to have lost them (``Writer``).
+    reused: dict[str, PendingBlob]
+
+
 class RecordEncoder:
     """Turns records into ``EncodedRecord`` + ``Blob`` batches for a backend, and decodes what a backend returns.
 
     Remembers which blobs this process has already stored (a bounded LRU of hash -> expiry), so a repeated output
-    costs one hash and no bytes on the wire; the backend's own idempotent upsert keeps this correct across processes.
+    costs one hash and no bytes on the wire; the backend's own idempotent upsert keeps this correct across processes,
+    and the writer checks that the engine still holds a blob before a batch refers to it without sending it.
     """
 
     def __init__(
@@ -53,15 +71,16 @@ class RecordEncoder:
 
     # -- write path --------------------------------------------------------------------------------------------
 
-    def encode_batch(self, records: Sequence[MemoryRecord]) -> tuple[list[EncodedRecord], list[Blob], int]:
-        """Encode a batch; also returns its logical size (the JSON of every record before dedup).
+    def encode_batch(self, records: Sequence[MemoryRecord]) -> EncodedBatch:
+        """Encode a batch for ``Store.append``.
 
         Compression runs once for the whole batch (``CodecRegistry.encode_many``): records first, then the new
         blobs, each blob once however many records of the batch carry it, with the latest of their expiries.
         """
         vectors = self._vectors(records) if self.embedder is not None else {}
         raws: list[bytes] = []
-        new_blobs: dict[str, tuple[bytes, int | None]] = {}
+        new_blobs: dict[str, PendingBlob] = {}
+        reused: dict[str, PendingBlob] = {}
         logical_bytes = 0
         for record in records:
             found: dict[str, bytes] = {}
@@ -69,25 +88,28 @@ class RecordEncoder:
             raws.append(raw)
             logical_bytes += len(orjson.dumps(record.to_document())) if found else len(raw)
             for digest, canonical in found.items():
-                if not self._needs_store(digest, record.expires_at):
-                    continue
-                earlier = new_blobs.get(digest)
+                pending = new_blobs if self._needs_store(digest, record.expires_at) else reused
+                earlier = pending.get(digest)
                 expires_at = record.expires_at if earlier is None else _later(earlier[1], record.expires_at)
-                new_blobs[digest] = (canonical, expires_at)
+                pending[digest] = (canonical, expires_at)
         bodies = self.codecs.encode_many(raws, codec=self.codec, threshold=self.compress_threshold)
         encoded = [
             self._encoded(record, raw, codec_name, body, vectors.get(record.id))
             for record, raw, (codec_name, body) in zip(records, raws, bodies, strict=True)
         ]
-        canonicals = [canonical for canonical, _ in new_blobs.values()]
-        blob_bodies = self.codecs.encode_many(canonicals, codec=self.codec, threshold=self.compress_threshold)
-        blobs = [
+        for digest in new_blobs.keys() & reused.keys():  # sent anyway, with the later expiry of both
+            canonical, expires_at = reused.pop(digest)
+            new_blobs[digest] = (canonical, _later(new_blobs[digest][1], expires_at))
+        return EncodedBatch(encoded, self.blobs_of(new_blobs), logical_bytes, reused)
+
+    def blobs_of(self, pending: Mapping[str, PendingBlob]) -> list[Blob]:
+        """``Blob``s of found sub-objects (hash -> canonical JSON and expiry), compressed in one call."""
+        canonicals = [canonical for canonical, _ in pending.values()]
+        bodies = self.codecs.encode_many(canonicals, codec=self.codec, threshold=self.compress_threshold)
+        return [
             Blob(hash=digest, codec=codec_name, body=body, raw_size=len(canonical), expires_at=expires_at)
-            for (digest, (canonical, expires_at)), (codec_name, body) in zip(
-                new_blobs.items(), blob_bodies, strict=True
-            )
+            for (digest, (canonical, expires_at)), (codec_name, body) in zip(pending.items(), bodies, strict=True)
         ]
-        return encoded, blobs, logical_bytes
 
     def _vectors(self, records: Sequence[MemoryRecord]) -> dict[str, bytes]:
         """Packed vectors of the stored memories in a batch: the caller's own, else the embedder's, in one call.

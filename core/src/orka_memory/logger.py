@@ -510,6 +510,8 @@ class MemoryLogger:
             "records_replayed": metrics.records_replayed,
             "spool_pending": self.writer.spool.pending(),
             "retries": metrics.retries,
+            "blobs_written": metrics.blobs_written,
+            "blobs_resent": metrics.blobs_resent,
             "queue_depth": self.writer.queued,
             "last_error": metrics.last_error,
         }

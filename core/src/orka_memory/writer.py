@@ -11,6 +11,12 @@ backend still pushes back on ``log()`` through the queue.
 Storage trouble never reaches the workflow: a failing batch is retried with exponential backoff, then spooled to
 local disk and replayed, in order, when the backend answers again. While the spool holds records, new batches go
 behind them, so a run's events keep their order.
+
+A record never refers to a blob the engine does not hold. The encoder does not send again a blob this process has
+stored; but an engine can lose data and keep running (a Redis restarted without persistence, or from an older
+snapshot; a Kafka broker that came back empty). So before a batch that refers to such blobs is stored, the storer
+asks the engine which of them it still holds (``backend.held_blobs``) and sends the others with the batch. A spooled
+batch carries every blob it refers to, since the engine it is replayed to may have lost any of them.
 """
 
 from __future__ import annotations
@@ -21,9 +27,9 @@ import threading
 import time
 from dataclasses import dataclass
 
-from orka_memory.backend import Backend, Blob, EncodedRecord
+from orka_memory.backend import Backend, Blob, EncodedRecord, held_blobs
 from orka_memory.batchqueue import BatchQueue
-from orka_memory.encoding import RecordEncoder
+from orka_memory.encoding import EncodedBatch, RecordEncoder
 from orka_memory.record import MemoryRecord
 from orka_memory.spool import Spool
 
@@ -41,14 +47,6 @@ class _Marker:
         self.stop = stop
 
 
-@dataclass(slots=True)
-class _Encoded:
-    """A batch on its way from the encoder to the storer."""
-
-    records: list[EncodedRecord]
-    blobs: list[Blob]
-
-
 @dataclass
 class WriterMetrics:
     """Counters of this process's writer, for ``get_performance_metrics`` and ``stats``."""
@@ -60,6 +58,7 @@ class WriterMetrics:
     records_replayed: int = 0
     retries: int = 0
     blobs_written: int = 0
+    blobs_resent: int = 0  # blobs stored before that the engine had lost when a batch referred to them
     logical_bytes: int = 0  # JSON of every record as logged, before dedup
     encoded_bytes: int = 0  # JSON after dedup, before compression (blobs included)
     stored_bytes: int = 0  # after compression (blobs included)
@@ -89,7 +88,7 @@ class Writer:
         self.retry_backoff = retry_backoff
         self.metrics = WriterMetrics()
         self._queue: BatchQueue[MemoryRecord | _Marker] = BatchQueue(queue_size)
-        self._encoded: queue.Queue[_Encoded | _Marker] = queue.Queue(PIPELINE_DEPTH)
+        self._encoded: queue.Queue[EncodedBatch | _Marker] = queue.Queue(PIPELINE_DEPTH)
         self._spooling = spool.exists() and spool.pending() > 0
         self._closed = False
         self._encoder = threading.Thread(
@@ -154,15 +153,18 @@ class Writer:
 
     def _encode(self, batch: list[MemoryRecord]) -> None:
         try:
-            records, blobs, logical_bytes = self.encoder.encode_batch(batch)
+            encoded = self.encoder.encode_batch(batch)
         except Exception as error:  # an encoder bug must not kill the thread; spooling raw is impossible, so say so
             log.exception("orka-memory could not encode %d records: %s", len(batch), error)
             self.metrics.last_error = f"encode: {error}"
             return
-        self.metrics.logical_bytes += logical_bytes
+        self.metrics.logical_bytes += encoded.logical_bytes
+        self._count_sent(encoded.records, encoded.blobs)
+        self._encoded.put(encoded)
+
+    def _count_sent(self, records: list[EncodedRecord], blobs: list[Blob]) -> None:
         self.metrics.encoded_bytes += sum(r.raw_size for r in records) + sum(b.raw_size for b in blobs)
         self.metrics.stored_bytes += sum(len(r.body) for r in records) + sum(len(b.body) for b in blobs)
-        self._encoded.put(_Encoded(records, blobs))
 
     # -- storer thread -----------------------------------------------------------------------------------------
 
@@ -173,8 +175,8 @@ class Writer:
             except queue.Empty:
                 self._replay_spool()
                 continue
-            if isinstance(item, _Encoded):
-                self._store(item.records, item.blobs)
+            if isinstance(item, EncodedBatch):
+                self._store(item)
                 continue
             if item.stop:
                 self._replay_spool()
@@ -182,21 +184,23 @@ class Writer:
             if item.stop:
                 return
 
-    def _store(self, records: list[EncodedRecord], blobs: list[Blob]) -> None:
+    def _store(self, batch: EncodedBatch) -> None:
         if self._spooling:
-            self._push_to_spool(records, blobs)
+            self._push_to_spool(batch)
             self._replay_spool()
             return
-        if self._append_with_retry(records, blobs):
+        if self._append_with_retry(batch):
             return
         self._spooling = True
-        self._push_to_spool(records, blobs)
+        self._push_to_spool(batch)
 
-    def _append_with_retry(self, records: list[EncodedRecord], blobs: list[Blob]) -> bool:
+    def _append_with_retry(self, batch: EncodedBatch) -> bool:
+        records = batch.records
         delay = self.retry_backoff
         for attempt in range(1, self.retry_attempts + 1):
             started = time.perf_counter()
             try:
+                blobs = batch.blobs + self._lost_blobs(batch)
                 self.backend.append(records, blobs)
             except Exception as error:  # storage trouble of any kind: retry, then spool
                 self.metrics.last_error = f"{type(error).__name__}: {error}"
@@ -218,11 +222,31 @@ class Writer:
             self.metrics.records_written += len(records)
             self.metrics.batches_written += 1
             self.metrics.blobs_written += len(blobs)
+            resent = blobs[len(batch.blobs) :]
+            self.metrics.blobs_resent += len(resent)
+            self._count_sent([], resent)
             self.encoder.mark_stored(blobs)
             return True
         return False
 
-    def _push_to_spool(self, records: list[EncodedRecord], blobs: list[Blob]) -> None:
+    def _lost_blobs(self, batch: EncodedBatch) -> list[Blob]:
+        """The blobs ``batch`` refers to without sending them that the engine no longer holds, ready to send."""
+        if not batch.reused:
+            return []
+        held = held_blobs(self.backend, batch.reused.keys())
+        lost = {digest: pending for digest, pending in batch.reused.items() if digest not in held}
+        if not lost:
+            return []
+        log.warning(
+            "orka-memory backend %s no longer holds %d blobs this process stored (did it lose data?); sending them "
+            "again with the records that refer to them",
+            self.backend.name,
+            len(lost),
+        )
+        return self.encoder.blobs_of(lost)
+
+    def _push_to_spool(self, batch: EncodedBatch) -> None:
+        records, blobs = batch.records, batch.blobs + self.encoder.blobs_of(batch.reused)
         while True:
             try:
                 self.spool.push(records, blobs)

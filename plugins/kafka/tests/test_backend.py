@@ -244,6 +244,32 @@ def test_topics_made_anew_with_other_partition_counts_are_read_where_records_now
         assert [event["payload"]["n"] for event in memory.trace("run-3")] == list(range(23, 40, 4))
 
 
+@pytest.mark.parametrize("client", ["kafka-python"])  # librdkafka: as above
+def test_blobs_a_broker_lost_are_sent_again_with_the_next_record_that_refers_to_them(
+    make_logger: MakeLogger, kafka_args: dict[str, Any]
+) -> None:
+    """The blobs topic made anew with the same partitions (a broker back without its data): this process still
+    remembers storing the shared output, so it would send a reference only. The writer asks the blobs topic first,
+    whose map sees the partitions ending before where it last read, and sends the blob again."""
+    shared = {"report": "the same long agent output, passed from step to step " * 40}
+    with make_logger() as memory:
+        memory.log("agent", "result", {"out": shared}, step=1, run_id="run-a")
+        memory.flush()
+        memory.log("agent", "result", {"out": shared}, step=2, run_id="run-a")
+        memory.flush()
+        assert memory.get_performance_metrics()["blobs_written"] == 1
+        backend = memory.backend
+        assert isinstance(backend, KafkaBackend)
+        blobs_topic = backend.layout.blobs
+        _make_anew_with(blobs_topic, kafka_args["bootstrap_servers"], backend._ready().partitions[blobs_topic])
+        memory.log("agent", "result", {"out": shared}, step=3, run_id="run-b")
+        memory.flush()
+        assert memory.get_performance_metrics()["blobs_resent"] == 1
+        assert [event["payload"]["out"] for event in memory.trace("run-b")] == [shared]
+    with make_logger() as fresh:  # another process reads the blob from the topic, not from the writer's cache
+        assert [event["payload"]["out"] for event in fresh.trace("run-b")] == [shared]
+
+
 def test_a_trace_is_right_when_the_run_directory_overflows(make_logger: MakeLogger) -> None:
     """A partition's directory holds a bounded number of runs; past it the partition is read whole again."""
     runs = _same_partition_runs(4)

@@ -47,3 +47,25 @@ def test_a_restart_mid_run_loses_and_duplicates_nothing(tmp_path: Path) -> None:
             assert client.hlen("{orka:memory}:ids") == EVENTS
     finally:
         server.stop()
+
+
+def test_blobs_a_restart_without_persistence_lost_are_sent_again(tmp_path: Path) -> None:
+    """This process remembers storing the shared output, so it would send a reference only; the server restarted
+    empty. The writer asks which blobs the server holds before storing, and sends the lost one with the record."""
+    shared = {"report": "the same long agent output, passed from step to step " * 40}
+    server = RedisServer(tmp_path / "volatile").start()
+    try:
+        with create_memory_logger("redis", redis_url=server.url, socket_timeout=1, connection_retries=2) as memory:
+            memory.log("agent", "result", {"out": shared}, step=1, run_id="run-before")
+            memory.flush()
+            server.stop()
+            server.start()
+            assert memory.trace("run-before") == [], "no persistence: the restart lost everything"
+            memory.log("agent", "result", {"out": shared}, step=2, run_id="run-after")
+            memory.flush()
+            metrics = memory.get_performance_metrics()
+            trace = memory.trace("run-after")
+        assert metrics["blobs_resent"] == 1 and metrics["records_spooled"] == 0
+        assert [event["payload"]["out"] for event in trace] == [shared]
+    finally:
+        server.stop()

@@ -28,7 +28,8 @@ from typing import Any
 
 import pytest
 
-from orka_memory.backend import Capability, CapabilityError, VectorSpaceMismatch, WrongTypeError
+from orka_memory.backend import Capability, CapabilityError, VectorSpaceMismatch, WrongTypeError, held_blobs
+from orka_memory.blobs import blob_hash, canonical_json
 from orka_memory.logger import MemoryLogger
 
 MakeLogger = Callable[..., MemoryLogger]
@@ -142,6 +143,16 @@ class LoggerConformance:
         assert [event["agent_id"] for event in trace] == ["a", "b"]
         assert all(event["payload"]["result"] == LARGE_OUTPUT for event in trace)
         assert stats["blobs"] == 1, "the shared output must be stored once per backend, not once per process"
+
+    def test_held_blobs_names_the_stored_blobs_only(self, memory: MemoryLogger) -> None:
+        """What the writer asks before a batch refers to a blob it does not send again (``backend.held_blobs``)."""
+        memory.log("a", "result", {"result": LARGE_OUTPUT}, run_id="run-held")
+        memory.flush()
+        stored, unknown = blob_hash(canonical_json(LARGE_OUTPUT)), "0" * 64
+        assert set(memory.backend.get_blobs([stored, unknown])) == {stored}
+        assert held_blobs(memory.backend, [stored, unknown]) == {stored}
+        assert held_blobs(memory.backend, [unknown]) == set()
+        assert held_blobs(memory.backend, []) == set()
 
     def test_concurrent_logging_keeps_every_record_once(self, memory: MemoryLogger) -> None:
         threads, per_thread = 16, 2000

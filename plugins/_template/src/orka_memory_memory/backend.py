@@ -12,6 +12,8 @@ What a backend does, and what this one shows:
 - Blobs are stored once per hash; a blob sent again keeps its body and takes the later expiry, ``None`` (never)
   beating any time, so a blob lives as long as the longest-lived record referring to it.
 - No read returns a record whose ``expires_at`` is at or before ``now_ms``; ``cleanup`` only reclaims space.
+- ``held_blobs(hashes)`` (the optional ``HeldBlobs`` protocol) is left out: the writer then asks ``get_blobs`` which
+  blobs a batch refers to are still stored. An engine that can answer without reading the blobs should offer it.
 - The key-value API follows Redis: a call against a key of another type raises ``WrongTypeError`` and changes
   nothing, empty hashes and sets do not exist, ``set`` replaces any type and drops the TTL.
 - Every method may be called from several threads at once (the writer thread appends while callers read): here

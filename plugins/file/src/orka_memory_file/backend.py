@@ -71,7 +71,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 ITER_BATCH = 1000  # records per page of iter_records
-BLOB_CHUNK = 500  # hashes per SELECT in get_blobs, well under SQLite's limit on bound parameters
+BLOB_CHUNK = 500  # hashes per SELECT in get_blobs and held_blobs, well under SQLite's limit on bound parameters
 LOCK_ATTEMPTS = 4  # tries of a statement or transaction that finds the database locked after busy_timeout
 LOCK_PAUSE_S = 0.05  # pause before the next try, times the attempt number
 
@@ -606,17 +606,25 @@ class FileBackend:
     def get_blobs(self, hashes: Collection[str]) -> dict[str, Blob]:
         """The stored blobs among ``hashes``, read in one snapshot. An expired blob is returned until ``cleanup``
         removes it: no live record refers to it any more, and a record being logged may just have renewed it."""
+        return {row[0]: Blob(*row) for row in self._blob_rows(queries.SELECT_BLOBS, hashes)}
+
+    @_translated
+    def held_blobs(self, hashes: Collection[str]) -> set[str]:
+        """Which of ``hashes`` are stored, from the blobs' primary key alone (``HeldBlobs``)."""
+        return {row[0] for row in self._blob_rows(queries.HELD_BLOBS, hashes)}
+
+    def _blob_rows(self, sql: str, hashes: Collection[str]) -> list[Any]:
+        """The rows ``sql`` (``... WHERE hash IN ({marks})``) selects for ``hashes``, in one snapshot."""
         wanted = list(dict.fromkeys(hashes))
 
-        def work(connection: sqlite3.Connection) -> dict[str, Blob]:
-            found: dict[str, Blob] = {}
+        def work(connection: sqlite3.Connection) -> list[Any]:
+            rows: list[Any] = []
             for start in range(0, len(wanted), BLOB_CHUNK):
                 chunk = wanted[start : start + BLOB_CHUNK]
-                sql = queries.SELECT_BLOBS.format(marks=", ".join("?" * len(chunk)))
-                found.update((row[0], Blob(*row)) for row in connection.execute(sql, chunk))
-            return found
+                rows.extend(connection.execute(sql.format(marks=", ".join("?" * len(chunk))), chunk))
+            return rows
 
-        return self._transaction(work, write=False) if wanted else {}
+        return self._transaction(work, write=False) if wanted else []
 
     @_translated
     def delete_record(self, record_id: str) -> bool:

@@ -128,6 +128,7 @@ FILTER_CONDITIONS: dict[str, str] = {
 # -- blobs ------------------------------------------------------------------------------------------------------
 
 SELECT_BLOBS = f"SELECT {', '.join(BLOB_COLUMNS)} FROM blobs WHERE hash IN ({{marks}})"
+HELD_BLOBS = "SELECT hash FROM blobs WHERE hash IN ({marks})"
 
 # -- expiry and stats: every statement reaches expired rows through a partial index on expires_at ---------------
 

@@ -3,7 +3,9 @@
 Used for the blobs (keyed by SHA-256) and the shared state of a store. Any process reaches the same map by reading
 the topic: that is what makes dedup span processes, and what lets any consumer resolve blob references. The map is
 caught up on demand, from where this process last read; message values are cached up to a byte budget (least
-recently used go first) and an evicted value is fetched again by its offset.
+recently used go first) and an evicted value is fetched again by its offset. A partition that ends before where this
+process last read was emptied (a broker that lost its data, a topic deleted and made again): what the map held from
+it is forgotten, and the partition is read again from its start.
 """
 
 from __future__ import annotations
@@ -64,6 +66,9 @@ class KeyedTopic:
         partitions = [(self.topic, partition) for partition in range(self.partitions)]
         marks = consumer.watermarks(partitions)
         with self._lock:
+            for (_, partition), (_, end) in marks.items():
+                if end < self._positions[partition]:
+                    self._forget_partition(partition)
             ranges = {
                 (topic, partition): (max(self._positions[partition], first), end)
                 for (topic, partition), (first, end) in marks.items()
@@ -74,11 +79,24 @@ class KeyedTopic:
                 for m in batch:
                     self._positions[m.partition] = max(self._positions[m.partition], m.offset + 1)
 
+    def _forget_partition(self, partition: int) -> None:
+        """Drop what the map holds from ``partition`` and read it from its start next time (holding the lock)."""
+        for key in [key for key, (held, _) in self._index.items() if held == partition]:
+            del self._index[key]
+            self._expiry.pop(key, None)
+            self._drop_cached(key)
+        self._positions[partition] = 0
+
     # -- reading -----------------------------------------------------------------------------------------------
 
     def keys(self) -> list[str]:
         with self._lock:
             return list(self._index)
+
+    def holds(self, keys: Collection[str]) -> set[str]:
+        """The ``keys`` the map has a message for (as of the last catch-up or send)."""
+        with self._lock:
+            return {key for key in keys if key in self._index}
 
     def expired(self, now_ms: int) -> list[str]:
         """Keys whose message carries an ``expires_at`` at or before ``now_ms``."""

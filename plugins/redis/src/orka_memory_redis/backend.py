@@ -248,6 +248,19 @@ class RedisBackend:
         }
 
     @_translated
+    def held_blobs(self, hashes: Collection[str]) -> set[str]:
+        """Which of ``hashes`` are stored: one ``EXISTS`` each, in one round trip (``HeldBlobs``)."""
+        wanted = list(dict.fromkeys(hashes))
+        if not wanted:
+            return set()
+
+        def build(pipeline: Any) -> None:
+            for digest in wanted:
+                pipeline.exists(self.keys.blob + digest)
+
+        return {digest for digest, exists in zip(wanted, self._run(build), strict=True) if exists}
+
+    @_translated
     def delete_record(self, record_id: str) -> bool:
         reply = self._call("delete", record_id)
         if not reply:
