@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any, ClassVar
 
 from orka_memory.backend import Blob, Capability, EncodedRecord
@@ -26,6 +26,10 @@ class Discard:
 
     def append(self, records: Sequence[EncodedRecord], blobs: Sequence[Blob]) -> None:
         pass
+
+    def held_blobs(self, hashes: Collection[str]) -> set[str]:
+        """Every blob: the writer then sends each once, as to an engine that keeps them."""
+        return set(hashes)
 
     def describe(self) -> str:
         return "nowhere"

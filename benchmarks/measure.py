@@ -100,11 +100,15 @@ def log_events(memory: MemoryLogger, events: Sequence[Event], threads: int, cpu:
         worker.start()
     gc.collect()  # the previous run's garbage is not this run's cost
     start.wait()
+    spooled_before = memory.writer.metrics.records_spooled
     cpu_began, began = cpu(), time.perf_counter()
     for worker in workers:
         worker.join()
     memory.flush()
     seconds, cpu_ended = time.perf_counter() - began, cpu()
+    if spooled := memory.writer.metrics.records_spooled - spooled_before:  # what was measured is not the backend
+        error = memory.writer.metrics.last_error
+        raise RuntimeError(f"{memory.backend.name} failed, {spooled} records were spooled: {error}")
     merged = [sample / 1000 for part in samples for sample in part]
     cpu_us = None if cpu_began is None or cpu_ended is None else (cpu_ended - cpu_began) / len(events) * 1e6
     return LogRun(len(events) / seconds, percentile(merged, 0.5), percentile(merged, 0.99), cpu_us)
