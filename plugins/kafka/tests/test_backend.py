@@ -13,12 +13,14 @@ import orjson
 import pytest
 from orka_memory import create_memory_logger
 from orka_memory.backend import BackendUnavailable, Capability
+from orka_memory.blobs import blob_hash, canonical_json
 from orka_memory.cli.app import main
 from orka_memory.codecs import CodecRegistry
 from orka_memory.plugins import get_plugin_manager
 from orka_memory_file import FileBackend, FileSettings
 from orka_memory_kafka import KafkaBackend, KafkaMemoryLogger, KafkaSettings
-from orka_memory_kafka.client import client_library
+from orka_memory_kafka.client import InMessage, client_library
+from orka_memory_kafka.keyed import _continues
 from orka_memory_kafka.reading import partition_for_key
 from orka_memory_kafka.runs import MAX_RUNS, RunDirectory
 from orka_memory_kafka.topics import TopicConfigWarning
@@ -244,24 +246,45 @@ def test_topics_made_anew_with_other_partition_counts_are_read_where_records_now
         assert [event["payload"]["n"] for event in memory.trace("run-3")] == list(range(23, 40, 4))
 
 
-@pytest.mark.parametrize("client", ["kafka-python"])  # librdkafka: as above
+def _output(n: int) -> dict[str, str]:
+    return {"report": f"agent output number {n}, long enough to be stored as a blob " * 20}
+
+
+def _blob_partition(output: dict[str, str], partitions: int) -> int:
+    return partition_for_key(blob_hash(canonical_json(output)).encode(), partitions)
+
+
+# kafka-python only: librdkafka as above.
+@pytest.mark.parametrize("client", ["kafka-python"])
+@pytest.mark.parametrize("written_again", [False, True], ids=["emptied", "written again by another process"])
 def test_blobs_a_broker_lost_are_sent_again_with_the_next_record_that_refers_to_them(
-    make_logger: MakeLogger, kafka_args: dict[str, Any]
+    make_logger: MakeLogger, kafka_args: dict[str, Any], written_again: bool
 ) -> None:
     """The blobs topic made anew with the same partitions (a broker back without its data): this process still
-    remembers storing the shared output, so it would send a reference only. The writer asks the blobs topic first,
-    whose map sees the partitions ending before where it last read, and sends the blob again."""
-    shared = {"report": "the same long agent output, passed from step to step " * 40}
+    remembers storing the shared output, so it would send a reference only. The writer asks the blobs topic first.
+    Its map notices the partition was emptied: its end went back; or, written again by another process past where
+    this one read, the message the map last read there is not at its offset any more. The blob is sent again."""
+    shared = _output(0)
     with make_logger() as memory:
         memory.log("agent", "result", {"out": shared}, step=1, run_id="run-a")
         memory.flush()
-        memory.log("agent", "result", {"out": shared}, step=2, run_id="run-a")
+        memory.log("agent", "result", {"out": shared}, step=2, run_id="run-a")  # asks, and reads the blob back
         memory.flush()
         assert memory.get_performance_metrics()["blobs_written"] == 1
         backend = memory.backend
         assert isinstance(backend, KafkaBackend)
         blobs_topic = backend.layout.blobs
-        _make_anew_with(blobs_topic, kafka_args["bootstrap_servers"], backend._ready().partitions[blobs_topic])
+        partitions = backend._ready().partitions[blobs_topic]
+        _make_anew_with(blobs_topic, kafka_args["bootstrap_servers"], partitions)
+        if written_again:  # three other blobs where the shared one was: its offset now holds another
+            home = _blob_partition(shared, partitions)
+            others = [output for output in map(_output, range(1, 200)) if _blob_partition(output, partitions) == home]
+            with make_logger() as other:
+                for step, output in enumerate(others[:3]):
+                    other.log("agent", "result", {"out": output}, step=step, run_id="run-other")
+                    # A batch each: Tansu reports a partition's end as one past the first offset of its last batch,
+                    # so one batch of three would end where this process has already read.
+                    other.flush()
         memory.log("agent", "result", {"out": shared}, step=3, run_id="run-b")
         memory.flush()
         assert memory.get_performance_metrics()["blobs_resent"] == 1
@@ -457,3 +480,15 @@ def test_redis_url_makes_redis_the_companion() -> None:
 def test_the_client_setting_chooses_the_library(kafka_args: dict[str, Any]) -> None:
     library = client_library(KafkaSettings(client=kafka_args["client"]))
     assert library.name == kafka_args["client"]
+
+
+def test_a_partition_is_written_anew_only_when_another_message_sits_where_the_known_one_was() -> None:
+    """The check a keyed topic's catch-up makes (``keyed._continues``). Compaction keeps only a key's latest
+    message, so the known message may be gone from a partition that kept its data: that tells nothing."""
+    known = InMessage("blobs", 0, 5, b"k", b"v", [], 0)
+    for offset, value, continues in [(3, b"x", True), (5, b"v", True), (7, b"x", True), (5, b"x", False)]:
+        anew: set[int] = set()
+        expected = {0: known}
+        assert _continues(InMessage("blobs", 0, offset, b"k", value, [], 1), expected, anew) is continues
+        assert anew == (set() if continues else {0})
+        assert (0 in expected) is (offset < 5), "decided by the first message at or past the known one"

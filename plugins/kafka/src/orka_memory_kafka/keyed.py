@@ -3,9 +3,12 @@
 Used for the blobs (keyed by SHA-256) and the shared state of a store. Any process reaches the same map by reading
 the topic: that is what makes dedup span processes, and what lets any consumer resolve blob references. The map is
 caught up on demand, from where this process last read; message values are cached up to a byte budget (least
-recently used go first) and an evicted value is fetched again by its offset. A partition that ends before where this
-process last read was emptied (a broker that lost its data, a topic deleted and made again): what the map held from
-it is forgotten, and the partition is read again from its start.
+recently used go first) and an evicted value is fetched again by its offset.
+
+A partition can be emptied and written again under the map (a broker that lost its data, a topic deleted and made
+again). A catch-up notices it when the partition's end went back, or when the newest message the map knows in it
+(read or sent by this process) is no longer at its offset; what the map held from that partition is then forgotten,
+and the partition is read again from its start.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Collection, Sequence
 
-from orka_memory_kafka.client import Consumer, InMessage, OutMessage
+from orka_memory_kafka.client import Consumer, InMessage, OutMessage, Partition
 from orka_memory_kafka.reading import read_ranges
 
 
@@ -28,6 +31,8 @@ class KeyedTopic:
         self._cached_bytes = 0
         self._cache_limit = cache_bytes
         self._positions = dict.fromkeys(range(partitions), 0)  # next offset to read, per partition
+        self._reported = dict.fromkeys(range(partitions), 0)  # the end each reported last: it never goes back
+        self._newest: dict[int, InMessage] = {}  # per partition, the message of the highest offset applied
         self._idle_timeout = idle_timeout
         self._lock = threading.Lock()
 
@@ -38,6 +43,9 @@ class KeyedTopic:
         the one held changes nothing)."""
         with self._lock:
             for m in messages:
+                newest = self._newest.get(m.partition)
+                if newest is None or m.offset > newest.offset:
+                    self._newest[m.partition] = m
                 if m.key is None:
                     continue
                 key = m.key.decode()
@@ -65,19 +73,31 @@ class KeyedTopic:
         """Read what was written since this process last read (by anyone)."""
         partitions = [(self.topic, partition) for partition in range(self.partitions)]
         marks = consumer.watermarks(partitions)
+        ranges: dict[Partition, tuple[int, int]] = {}
+        expected: dict[int, InMessage] = {}  # per partition, a message the read must find where it was
         with self._lock:
-            for (_, partition), (_, end) in marks.items():
-                if end < self._positions[partition]:
+            for (topic, partition), (first, end) in marks.items():
+                if end < self._reported[partition]:
                     self._forget_partition(partition)
-            ranges = {
-                (topic, partition): (max(self._positions[partition], first), end)
-                for (topic, partition), (first, end) in marks.items()
-            }
+                self._reported[partition] = end
+                start = max(self._positions[partition], first)
+                newest = self._newest.get(partition)
+                if newest is not None and first <= newest.offset and start < end:
+                    start = min(start, newest.offset)  # read it again with what follows it
+                    expected[partition] = newest
+                ranges[(topic, partition)] = (start, end)
+        anew: set[int] = set()
         for batch in read_ranges(consumer, ranges, idle_timeout=self._idle_timeout):
-            self.apply(batch)
+            kept = [m for m in batch if m.partition not in anew and _continues(m, expected, anew)]
+            self.apply(kept)
             with self._lock:
-                for m in batch:
+                for m in kept:
                     self._positions[m.partition] = max(self._positions[m.partition], m.offset + 1)
+        if anew:
+            with self._lock:
+                for partition in anew:
+                    self._forget_partition(partition)
+            self.catch_up(consumer)  # those partitions from their start
 
     def _forget_partition(self, partition: int) -> None:
         """Drop what the map holds from ``partition`` and read it from its start next time (holding the lock)."""
@@ -86,6 +106,7 @@ class KeyedTopic:
             self._expiry.pop(key, None)
             self._drop_cached(key)
         self._positions[partition] = 0
+        self._newest.pop(partition, None)
 
     # -- reading -----------------------------------------------------------------------------------------------
 
@@ -161,3 +182,19 @@ class KeyedTopic:
         message = self._cache.pop(key, None)
         if message is not None:
             self._cached_bytes -= len(message.value or b"")
+
+
+def _continues(m: InMessage, expected: dict[int, InMessage], anew: set[int]) -> bool:
+    """Whether ``m`` may be taken into the map: False when its partition turns out to be written anew (added to
+    ``anew``). The first message read of a partition at or past the expected one decides: the same key and value
+    at the same offset show the partition is the one read before; another message there shows it is not. When the
+    expected message is gone from a partition that kept its data (compaction keeps only a key's latest message),
+    nothing can be told from it, and nothing is assumed."""
+    known = expected.get(m.partition)
+    if known is None or m.offset < known.offset:
+        return True
+    del expected[m.partition]
+    if m.offset == known.offset and (m.key, m.value) != (known.key, known.value):
+        anew.add(m.partition)
+        return False
+    return True
