@@ -327,15 +327,10 @@ class KafkaBackend:
         return {key: blob for key, m in found.items() if (blob := wire.blob_from_message(m)) is not None}
 
     def held_blobs(self, hashes: Collection[str]) -> set[str]:
-        """Which of ``hashes`` the blobs topic holds, its map caught up first: a partition a broker lost is read
-        again from its start, so its blobs count as gone (``HeldBlobs``)."""
+        """Which of ``hashes`` the blobs topic holds, the partitions they map to caught up first: a partition a
+        broker lost is read again from its start, so its blobs count as gone (``HeldBlobs``)."""
         prepared = self._ready()
-
-        def probe(consumer: Consumer) -> set[str]:
-            prepared.blobs.catch_up(consumer)
-            return prepared.blobs.holds(hashes)
-
-        return self._read(probe)
+        return self._read(partial(prepared.blobs.holds, hashes))
 
     def delete_record(self, record_id: str) -> bool:
         """Stored memories are deleted on the companion; an event in a Kafka log cannot be, so this is False."""

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Collection, Sequence
 
 from orka_memory_kafka.client import Consumer, InMessage, OutMessage, Partition
-from orka_memory_kafka.reading import read_ranges
+from orka_memory_kafka.reading import partition_for_key, read_ranges
 
 
 class KeyedTopic:
@@ -69,10 +69,10 @@ class KeyedTopic:
             [InMessage(m.topic, partition, offset, m.key, m.value, m.headers, 0) for m, (partition, offset) in sent]
         )
 
-    def catch_up(self, consumer: Consumer) -> None:
-        """Read what was written since this process last read (by anyone)."""
-        partitions = [(self.topic, partition) for partition in range(self.partitions)]
-        marks = consumer.watermarks(partitions)
+    def catch_up(self, consumer: Consumer, partitions: Collection[int] | None = None) -> None:
+        """Read what was written since this process last read (by anyone), in ``partitions`` (default: all)."""
+        chosen = range(self.partitions) if partitions is None else sorted(partitions)
+        marks = consumer.watermarks([(self.topic, partition) for partition in chosen])
         ranges: dict[Partition, tuple[int, int]] = {}
         expected: dict[int, InMessage] = {}  # per partition, a message the read must find where it was
         with self._lock:
@@ -97,7 +97,7 @@ class KeyedTopic:
             with self._lock:
                 for partition in anew:
                     self._forget_partition(partition)
-            self.catch_up(consumer)  # those partitions from their start
+            self.catch_up(consumer, anew)  # those partitions from their start
 
     def _forget_partition(self, partition: int) -> None:
         """Drop what the map holds from ``partition`` and read it from its start next time (holding the lock)."""
@@ -114,8 +114,9 @@ class KeyedTopic:
         with self._lock:
             return list(self._index)
 
-    def holds(self, keys: Collection[str]) -> set[str]:
-        """The ``keys`` the map has a message for (as of the last catch-up or send)."""
+    def holds(self, keys: Collection[str], consumer: Consumer) -> set[str]:
+        """The ``keys`` the topic holds, the partitions they map to caught up first."""
+        self.catch_up(consumer, {partition_for_key(key.encode(), self.partitions) for key in keys})
         with self._lock:
             return {key for key in keys if key in self._index}
 
