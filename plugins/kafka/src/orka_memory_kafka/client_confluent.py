@@ -79,6 +79,19 @@ def _in_message(m: Message) -> InMessage:
     return InMessage(topic, partition, offset, m.key(), m.value(), _Headers(m), timestamp)
 
 
+def consumer_config(settings: KafkaSettings, fetch_wait_ms: int) -> dict[str, Any]:
+    """librdkafka properties of a consumer that assigns partitions (the benchmark's raw reads use them too).
+    ``fetch_wait_ms``: how long a fetch waits for data the broker does not have yet."""
+    return {
+        **_common(settings),
+        "group.id": "orka-memory-reader",  # required by librdkafka; never joined: partitions are assigned
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",  # an offset gone (retention, a truncated partition): the first one
+        "fetch.wait.max.ms": fetch_wait_ms,
+        "max.partition.fetch.bytes": 4 * 1_048_576,
+    }
+
+
 def producer_config(settings: KafkaSettings) -> dict[str, Any]:
     """librdkafka producer properties for ``settings`` (the benchmark's raw producer uses them too)."""
     return {
@@ -140,16 +153,7 @@ class ConfluentProducer:
 class ConfluentConsumer:
     def __init__(self, settings: KafkaSettings, fetch_wait_ms: int) -> None:
         self.settings = settings
-        self._consumer = Consumer(
-            {
-                **_common(settings),
-                "group.id": "orka-memory-reader",  # required by librdkafka; never joined: partitions are assigned
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",  # an offset gone (retention, a truncated partition): the first one
-                "fetch.wait.max.ms": fetch_wait_ms,
-                "max.partition.fetch.bytes": 4 * 1_048_576,
-            }
-        )
+        self._consumer = Consumer(consumer_config(settings, fetch_wait_ms))
 
     def assign(self, positions: Mapping[Partition, int]) -> None:
         self._consumer.assign(

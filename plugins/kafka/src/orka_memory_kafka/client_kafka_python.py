@@ -38,6 +38,23 @@ def _unavailable(settings: KafkaSettings, error: Exception) -> BackendUnavailabl
     return BackendUnavailable(f"Kafka at {settings.bootstrap_servers} (kafka-python): {type(error).__name__}: {error}")
 
 
+def consumer_config(settings: KafkaSettings, fetch_wait_ms: int) -> dict[str, Any]:
+    """``KafkaConsumer`` keyword arguments for a reader that assigns partitions (the benchmark's raw reads use them
+    too). ``fetch_wait_ms``: how long a fetch waits for data the broker does not have yet."""
+    return {
+        **_common(settings),
+        "group_id": None,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",  # an offset gone (retention, a truncated partition): the first one
+        "fetch_max_wait_ms": fetch_wait_ms,
+        "max_partition_fetch_bytes": 4 * 1_048_576,
+        # The backend creates its topics with their partition counts (topics.ensure_topics); a topic a client's
+        # metadata request made (a broker back without its data) would have the broker's default count, and a run's
+        # events would go to another partition than the one its trace reads.
+        "allow_auto_create_topics": False,
+    }
+
+
 def producer_config(settings: KafkaSettings) -> dict[str, Any]:
     """``KafkaProducer`` keyword arguments for ``settings`` (the benchmark's raw producer uses them too)."""
     acks: str | int = "all" if settings.acks == "all" else int(settings.acks)
@@ -82,18 +99,7 @@ class KafkaPythonProducer:
 class KafkaPythonConsumer:
     def __init__(self, settings: KafkaSettings, fetch_wait_ms: int) -> None:
         try:
-            self._consumer = KafkaConsumer(
-                **_common(settings),
-                group_id=None,
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",  # an offset gone (retention, a truncated partition): the first one
-                fetch_max_wait_ms=fetch_wait_ms,
-                max_partition_fetch_bytes=4 * 1_048_576,
-                # The backend creates its topics with their partition counts (topics.ensure_topics); a topic a
-                # client's metadata request made (a broker back without its data) would have the broker's default
-                # count, and a run's events would go to another partition than the one its trace reads.
-                allow_auto_create_topics=False,
-            )
+            self._consumer = KafkaConsumer(**consumer_config(settings, fetch_wait_ms))
         except KafkaError as error:
             raise _unavailable(settings, error) from error
         self.settings = settings
