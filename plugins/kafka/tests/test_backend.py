@@ -482,6 +482,59 @@ def test_the_client_setting_chooses_the_library(kafka_args: dict[str, Any]) -> N
     assert library.name == kafka_args["client"]
 
 
+def test_a_long_read_does_not_hold_up_a_batch_that_refers_to_a_stored_blob(make_logger: MakeLogger) -> None:
+    """The writer asks the blobs topic about a blob it stored before on a consumer of its own: a caller's read in
+    progress (held here as long as the test likes, as the first trace of a big partition would) does not stop it."""
+    shared = _output(0)
+    with make_logger() as memory:
+        memory.log("agent", "result", {"out": shared}, step=1, run_id="run-a")
+        memory.flush()
+        backend = memory.backend
+        assert isinstance(backend, KafkaBackend)
+        with backend._reads.lock:
+            memory.log("agent", "result", {"out": shared}, step=2, run_id="run-a")
+            memory.flush(timeout=20)  # raises TimeoutError while the batch waits for the caller's read
+        metrics = memory.get_performance_metrics()
+        assert metrics["blobs_written"] == 1 and metrics["records_written"] == 2
+        assert [event["payload"]["out"] for event in memory.trace("run-a")] == [shared, shared]
+
+
+def test_the_blob_map_caught_up_from_several_threads_at_once_holds_every_blob(make_logger: MakeLogger) -> None:
+    """Callers' reads and the writer's blob checks catch the blobs topic up on consumers of their own, at the same
+    time, while another process writes blobs: each thread ends up finding every blob written."""
+    outputs = [_output(n) for n in range(40)]
+    hashes = [blob_hash(canonical_json(output)) for output in outputs]
+    with make_logger() as reader, make_logger() as writer:
+        backend = reader.backend
+        assert isinstance(backend, KafkaBackend)
+        blobs, done, errors = backend._ready().blobs, threading.Event(), []
+
+        def check() -> None:
+            consumer = backend.library.consumer(backend.settings, fetch_wait_ms=5)
+            try:
+                while not done.is_set():
+                    blobs.holds(hashes, consumer)
+                assert blobs.holds(hashes, consumer) == set(hashes)
+            except BaseException as error:  # reported by the main thread
+                errors.append(error)
+            finally:
+                consumer.close()
+
+        threads = [threading.Thread(target=check) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for step, output in enumerate(outputs):
+            writer.log("agent", "result", {"out": output}, step=step, run_id="run-blobs")
+            if step % 5 == 4:
+                writer.flush()
+        writer.flush()
+        done.set()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert set(backend.get_blobs(hashes)) == set(hashes)
+
+
 def test_a_partition_is_written_anew_only_when_another_message_sits_where_the_known_one_was() -> None:
     """The check a keyed topic's catch-up makes (``keyed._continues``). Compaction keeps only a key's latest
     message, so the known message may be gone from a partition that kept its data: that tells nothing."""

@@ -109,6 +109,37 @@ class _Prepared:
         self.runs = RunDirectory()
 
 
+class _ConsumerSlot:
+    """A consumer made when first needed, used by one thread at a time (``lock``, re-entrant). One that fails is
+    replaced and the work tried once more: after a broker outage a new connection answers at once, where the old
+    one may still be backing off."""
+
+    def __init__(self, make: Callable[[], Consumer]) -> None:
+        self.lock = threading.RLock()
+        self._make = make
+        self._consumer: Consumer | None = None
+
+    def run(self, work: Callable[[Consumer], T]) -> T:
+        with self.lock:
+            for attempt in (1, 2):
+                if self._consumer is None:
+                    self._consumer = self._make()
+                try:
+                    return work(self._consumer)
+                except BackendUnavailable:
+                    self._consumer.close()
+                    self._consumer = None
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        with self.lock:
+            if self._consumer is not None:
+                self._consumer.close()
+                self._consumer = None
+
+
 class KafkaBackend:
     """Events on Kafka topics; KV, stored memories and search on the companion backend."""
 
@@ -140,12 +171,14 @@ class KafkaBackend:
         self._idle_timeout = settings.request_timeout_ms / 1000
         self._admin = library.admin(settings)
         self._producer: Producer | None = None
-        self._reader: Consumer | None = None
+        # Caller-thread reads, and the writer's questions about blobs: each its own consumer, so a long read (the
+        # first trace of a big partition) never holds up a batch being stored.
+        self._reads = _ConsumerSlot(partial(library.consumer, settings, fetch_wait_ms=READ_FETCH_WAIT_MS))
+        self._blob_checks = _ConsumerSlot(partial(library.consumer, settings, fetch_wait_ms=READ_FETCH_WAIT_MS))
         self._prepared: _Prepared | None = None
         self._specs: list[TopicSpec] = []
         self._prepare_lock = threading.Lock()
         self._send_lock = threading.Lock()
-        self._read_lock = threading.RLock()
         self._writer_id = uuid.uuid4().hex[:16]
         self._tally: dict[str, Any] = {"events": {}, "raw_bytes": 0, "stored_bytes": 0}
         self._closed = False
@@ -230,9 +263,8 @@ class KafkaBackend:
         with self._send_lock:
             if self._producer is not None:
                 self._producer.close()
-        with self._read_lock:
-            if self._reader is not None:
-                self._reader.close()
+        self._reads.close()
+        self._blob_checks.close()
         self._admin.close()
         self.companion.close()
 
@@ -257,21 +289,8 @@ class KafkaBackend:
                 raise
 
     def _read(self, work: Callable[[Consumer], T]) -> T:
-        """Run ``work`` with the consumer of caller-thread reads, under its lock. A consumer that fails is replaced
-        and the work tried once more: after a broker outage a new connection answers at once, where the old one
-        may still be backing off."""
-        with self._read_lock:
-            for attempt in (1, 2):
-                if self._reader is None:
-                    self._reader = self.library.consumer(self.settings, fetch_wait_ms=READ_FETCH_WAIT_MS)
-                try:
-                    return work(self._reader)
-                except BackendUnavailable:
-                    self._reader.close()
-                    self._reader = None
-                    if attempt == 2:
-                        raise
-        raise AssertionError("unreachable")
+        """Run ``work`` with the consumer of caller-thread reads (see ``_ConsumerSlot``)."""
+        return self._reads.run(work)
 
     def _read_ranges(self, ranges: dict[Partition, tuple[int, int]], *, exact: bool = False) -> list[InMessage]:
         """Every message of ``ranges`` (see ``reading.read_ranges``)."""
@@ -330,7 +349,7 @@ class KafkaBackend:
         """Which of ``hashes`` the blobs topic holds, the partitions they map to caught up first: a partition a
         broker lost is read again from its start, so its blobs count as gone (``HeldBlobs``)."""
         prepared = self._ready()
-        return self._read(partial(prepared.blobs.holds, hashes))
+        return self._blob_checks.run(partial(prepared.blobs.holds, hashes))
 
     def delete_record(self, record_id: str) -> bool:
         """Stored memories are deleted on the companion; an event in a Kafka log cannot be, so this is False."""
@@ -468,7 +487,7 @@ class KafkaBackend:
             (topic, partition_for_key(key, prepared.partitions[topic])) for topic in self.layout.events.values()
         ]
         bounds = self._starts(prepared, partitions)
-        with self._read_lock:  # the directory changes with the reads it makes
+        with self._reads.lock:  # the directory changes with the reads it makes
             messages = prepared.runs.read_run(key, bounds, self._read_ranges)
         events = _unique(_events(messages, now_ms, key))
         if log_type == "log":

@@ -22,6 +22,8 @@ from orka_memory_kafka.reading import partition_for_key, read_ranges
 
 
 class KeyedTopic:
+    """Safe to use from several threads, each with its own consumer."""
+
     def __init__(self, topic: str, partitions: int, *, cache_bytes: int, idle_timeout: float) -> None:
         self.topic = topic
         self.partitions = partitions
@@ -34,7 +36,10 @@ class KeyedTopic:
         self._reported = dict.fromkeys(range(partitions), 0)  # the end each reported last: it never goes back
         self._newest: dict[int, InMessage] = {}  # per partition, the message of the highest offset applied
         self._idle_timeout = idle_timeout
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the map, held briefly
+        # One catch-up at a time (readers' and the writer's blob checks run on consumers of their own): two that
+        # interleaved could each move the positions past what the other has just forgotten.
+        self._catch_up_lock = threading.Lock()
 
     # -- keeping the map ---------------------------------------------------------------------------------------
 
@@ -71,6 +76,10 @@ class KeyedTopic:
 
     def catch_up(self, consumer: Consumer, partitions: Collection[int] | None = None) -> None:
         """Read what was written since this process last read (by anyone), in ``partitions`` (default: all)."""
+        with self._catch_up_lock:
+            self._catch_up(consumer, partitions)
+
+    def _catch_up(self, consumer: Consumer, partitions: Collection[int] | None) -> None:
         chosen = range(self.partitions) if partitions is None else sorted(partitions)
         marks = consumer.watermarks([(self.topic, partition) for partition in chosen])
         ranges: dict[Partition, tuple[int, int]] = {}
@@ -97,7 +106,7 @@ class KeyedTopic:
             with self._lock:
                 for partition in anew:
                     self._forget_partition(partition)
-            self.catch_up(consumer, anew)  # those partitions from their start
+            self._catch_up(consumer, anew)  # those partitions from their start
 
     def _forget_partition(self, partition: int) -> None:
         """Drop what the map holds from ``partition`` and read it from its start next time (holding the lock)."""
