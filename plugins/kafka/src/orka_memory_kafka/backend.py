@@ -173,8 +173,8 @@ class KafkaBackend:
         self._producer: Producer | None = None
         # Caller-thread reads, and the writer's questions about blobs: each its own consumer, so a long read (the
         # first trace of a big partition) never holds up a batch being stored.
-        self._reads = _ConsumerSlot(partial(library.consumer, settings, fetch_wait_ms=READ_FETCH_WAIT_MS))
-        self._blob_checks = _ConsumerSlot(partial(library.consumer, settings, fetch_wait_ms=READ_FETCH_WAIT_MS))
+        reader = partial(library.consumer, settings, fetch_wait_ms=READ_FETCH_WAIT_MS)
+        self._reads, self._blob_checks = _ConsumerSlot(reader), _ConsumerSlot(reader)
         self._prepared: _Prepared | None = None
         self._specs: list[TopicSpec] = []
         self._prepare_lock = threading.Lock()
