@@ -17,7 +17,7 @@ from orka_memory import create_memory_logger  # noqa: E402
 from orka_memory.backend import Capability, HeldBlobs  # noqa: E402
 from orka_memory.plugins import PluginManager  # noqa: E402
 from orka_memory.testing import LoggerConformance  # noqa: E402
-from orka_memory.testing.conformance import MakeLogger  # noqa: E402
+from orka_memory.testing.conformance import LARGE_OUTPUT, MakeLogger  # noqa: E402
 from orka_memory_memory import MemoryBackend, MemorySettings  # noqa: E402
 from orka_memory_memory.backend import _stores  # noqa: E402
 
@@ -58,7 +58,7 @@ def test_stores_are_shared_by_name_and_survive_close(tmp_path: Path) -> None:
 def test_a_backend_without_held_blobs_is_asked_through_get_blobs(tmp_path: Path) -> None:
     """The template does not offer ``held_blobs`` (``HeldBlobs`` is optional): the writer asks ``get_blobs``, and a
     blob the store lost is still sent again with the next record that refers to it."""
-    shared = {"report": "the same long agent output, passed from step to step " * 40}
+    shared = LARGE_OUTPUT
     store = f"test-{uuid.uuid4().hex}"
     assert not isinstance(MemoryBackend, HeldBlobs) and not hasattr(MemoryBackend, "held_blobs")
     with create_memory_logger("memory", name=store, spool_dir=str(tmp_path), plugins=manager) as memory:

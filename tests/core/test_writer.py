@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from orka_memory import BackendUnavailable, Blob, EncodedRecord, create_memory_logger, hookimpl
 from orka_memory.plugins import PluginManager
+from orka_memory.testing.conformance import LARGE_OUTPUT
 from orka_memory_file import FileBackend
 
 
@@ -130,7 +131,7 @@ def test_logging_after_close_is_an_error_not_a_silent_drop(tmp_path: Path, plugi
 
 # -- a blob the engine lost -------------------------------------------------------------------------------------
 
-SHARED_OUTPUT = {"report": "the same long agent output, passed from step to step " * 40}
+SHARED_OUTPUT = LARGE_OUTPUT  # stored as a blob: above the blob threshold
 
 
 def _lose_every_blob(memory: Any) -> None:

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from orka_memory import create_memory_logger
+from orka_memory.testing.conformance import LARGE_OUTPUT
 from redis import Redis
 
 from .conftest import RedisServer
@@ -52,7 +53,7 @@ def test_a_restart_mid_run_loses_and_duplicates_nothing(tmp_path: Path) -> None:
 def test_blobs_a_restart_without_persistence_lost_are_sent_again(tmp_path: Path) -> None:
     """This process remembers storing the shared output, so it would send a reference only; the server restarted
     empty. The writer asks which blobs the server holds before storing, and sends the lost one with the record."""
-    shared = {"report": "the same long agent output, passed from step to step " * 40}
+    shared = LARGE_OUTPUT
     server = RedisServer(tmp_path / "volatile").start()
     try:
         with create_memory_logger("redis", redis_url=server.url, socket_timeout=1, connection_retries=2) as memory:
