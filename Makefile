@@ -20,7 +20,7 @@ test: system-packages $(VENV)/.installed-dev
 install: $(VENV)/.installed
 
 # Every installed backend next to its raw client (benchmarks/README.md): the servers it starts (redis-server, Tansu,
-# Redis Stack) and matplotlib come with the test prerequisites. BENCH_ARGS="--scale 10000 100000 1000000" for 1M.
+# Redis Stack) and matplotlib come with the test prerequisites. BENCH_ARGS passes options, e.g. BENCH_ARGS="--only file".
 bench: system-packages $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 

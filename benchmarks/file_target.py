@@ -36,8 +36,11 @@ class FileTarget(Target):
     family = "file"
     describe = "SQLite file, WAL, synchronous=FULL (one fsync per batch)"
     raw_client = "sqlite3 INSERT of the same JSON, same WAL/fsync policy, one transaction per batch"
-    reads_at_scale = True
     searches = True  # exact vector search over the stored memories the SQL filters select
+
+    def read_sizes(self, scales: Sequence[int]) -> list[int]:
+        """Every size: the design says reads stay flat as the store grows (indexed by run, newest first)."""
+        return sorted(scales)
 
     @contextlib.contextmanager
     def store(self) -> Iterator[MemoryLogger]:

@@ -309,13 +309,13 @@ def measure_target(
     memories: Sequence[int],
     seed: int,
 ) -> TargetResult:
-    """Every measurement of one target, its server running throughout. Reads are measured at every ``scales``
-    size for targets that must stay flat as the store grows, else at the smallest only; searches at every
-    ``memories`` size for targets whose backend searches itself."""
+    """Every measurement of one target, its server running throughout. Reads are measured at the ``scales``
+    sizes the target takes (``Target.read_sizes``); searches at every ``memories`` size for targets whose backend
+    searches itself."""
     began = time.perf_counter()
     with target.running():
         writes = [measure_writes(target, one, repeat=repeat, threads=threads, batch=batch) for one in workloads]
-        sizes = sorted(scales) if target.reads_at_scale else sorted(scales)[:1]
+        sizes = target.read_sizes(scales)
         reads = [measure_reads(target, size, seed=seed, batch=batch) for size in sizes] if target.reads else []
         searches = measure_searches(target, memories, seed=seed) if target.searches else []
     seconds = time.perf_counter() - began

@@ -36,8 +36,12 @@ class Target(abc.ABC):
     describe: str  # the engine and its durability, one line
     raw_client: str | None  # the raw client's work, one line; None: nothing to compare with
     reads: bool = True  # tail/trace/stats are measured
-    reads_at_scale: bool = False  # ... at every ``--scale`` size, not only the smallest
     searches: bool = False  # search_memories is measured at every ``--memories`` size (measure_searches)
+
+    def read_sizes(self, scales: Sequence[int]) -> list[int]:
+        """The ``--scale`` store sizes reads are measured at: the smallest only, unless the target's reads must be
+        shown flat as its store grows."""
+        return sorted(scales)[:1]
 
     def engine_processes(self) -> Sequence[int] | None:
         """The engine's server processes this target started (their CPU counts with this process's); empty when
