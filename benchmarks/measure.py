@@ -65,6 +65,7 @@ class WriteResult:
     threaded: list[LogRun] = field(default_factory=list)  # ``--threads`` threads
     raw: list[float] = field(default_factory=list)  # the raw client's events per second
     raw_cpu_us: list[float] = field(default_factory=list)  # ... and its CPU µs per event, where known
+    other_raw: dict[str, list[float]] = field(default_factory=dict)  # Target.write_raw_others: events per second
     footprint: Footprint | None = None
 
 
@@ -141,6 +142,8 @@ def measure_writes(target: Target, workload: Workload, *, repeat: int, threads: 
             result.raw.append(count / written.seconds)
             if written.cpu_seconds is not None:
                 result.raw_cpu_us.append(written.cpu_seconds / count * 1e6)
+        for other, seconds in target.write_raw_others(events, batch).items():
+            result.other_raw.setdefault(other, []).append(count / seconds)
         if attempt == 0:
             result.footprint = Footprint(
                 raw_json=sum(len(orjson.dumps(event.payload)) for event in events) / count,

@@ -81,6 +81,10 @@ def write_rows(write: WriteResult, ceiling: WriteResult | None, threads: int) ->
             _x(median_ratio(rates, write.raw)) if write.raw else "",
             _x(median_ratio(rates, _rates(ceiling_runs))) if ceiling_runs else "",
         ))  # fmt: skip
+    single = _rates(write.single)
+    for other, rates in write.other_raw.items():
+        rows.append(Row(f"log()+flush ev/s, 1 thread, {write.label}, against {other}", summarize(single),
+                        summarize(rates), _x(median_ratio(single, rates))))  # fmt: skip
     for mode, runs, _ in modes:
         cpu = _cpu(runs)
         if cpu:

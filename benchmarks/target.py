@@ -74,6 +74,11 @@ class Target(abc.ABC):
         """The raw client writing the same events' JSON, durable every ``batch`` events (the writer's batch)."""
         return None
 
+    def write_raw_others(self, events: Sequence[Event], batch: int) -> dict[str, float]:
+        """Other raw clients writing the same events, durable as often: what each does -> its seconds. Printed
+        beside the raw client; the goals are judged against ``write_raw``."""
+        return {}
+
     @contextlib.contextmanager
     def raw_reads(self, memory: MemoryLogger, run_id: str) -> Iterator[dict[str, Callable[[], object]]]:
         """The raw client's reads of ``memory``'s store beside the logger's (``tail``, ``trace`` of ``run_id``),

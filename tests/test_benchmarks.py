@@ -24,6 +24,7 @@ def test_runner_prints_the_table_and_writes_json_and_chart(tmp_path: Path) -> No
     table = done.stdout
     assert "core: " in table and "file: " in table
     assert "log()+flush ev/s, 1 thread, 1.7 KB events" in table
+    assert "log()+flush ev/s, 1 thread, 1.7 KB events, against a buffered append, fsync per batch" in table
     assert "tail(100) ms p50 / p99, 1,000 events" in table
     assert "search_memories(10) by vector, namespace + min_importance, 300 memories, ms p50 / p99" in table
     assert "search_memories(10) by vector, no filter, after a deletion, 300 memories, ms p50 / p99" in table
@@ -36,6 +37,7 @@ def test_runner_prints_the_table_and_writes_json_and_chart(tmp_path: Path) -> No
     file = document["targets"]["file"]
     assert [write["workload"] for write in file["writes"]] == ["plain", "dedup"]
     assert all(write["raw"] and write["footprint"]["engine"] for write in file["writes"])
+    assert all(write["other_raw"]["a buffered append, fsync per batch"][0] > 0 for write in file["writes"])
     assert all(write["single"][0]["cpu_us"] > 0 and write["raw_cpu_us"][0] > 0 for write in file["writes"])
     assert [read["size"] for read in file["reads"]] == [1000]
     assert [search["size"] for search in file["searches"]] == [100, 300]
@@ -65,3 +67,33 @@ def test_cpu_clock_counts_the_engine_server_with_this_process(monkeypatch: pytes
     assert server_seconds(server.pid) is None  # gone: unknown, never zero
     assert CpuClock([server.pid])() is None
     assert CpuClock(None)() is None  # an engine elsewhere (--redis-url): no bound rather than a wrong one
+
+
+def test_sampling_groups_py_spy_samples_by_the_thread_they_come_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    """py-spy names threads by id, and a later round's writer threads may reuse an earlier round's ids: samples are
+    told apart by the loop each thread runs, and the main thread counts only inside a timed round."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from sampling import profile_threads, render
+
+    raw = [
+        "thread (11): MainThread;<module> (sampling.py:9);_log_round (sampling.py:80);log (logger.py:200) 7",
+        "thread (11): MainThread;<module> (sampling.py:9);make_workloads (workload.py:95) 50",
+        "thread (12): orka-memory-writer-file;_bootstrap (threading.py:1);Writer._encode_loop (writer.py:140);"
+        "compress_many (codecs.py:55) 5",
+        "thread (12): orka-memory-writer-file;_bootstrap (threading.py:1);Writer._store_loop (writer.py:180);"
+        "append (backend.py:600) 3",
+        "thread (12): orka-memory-writer-file;_bootstrap (threading.py:1);Writer._store_loop (writer.py:180);"
+        "append (backend.py:603) 1",
+        "thread (13): kafka-python-network-thread;_bootstrap (threading.py:1);poll (client.py:10) 2",
+    ]
+    threads = profile_threads(raw)
+    assert {name: profile.samples for name, profile in threads.items()} == {
+        "calling thread (log() and flush())": 7,
+        "encoder thread (Writer._encode_loop)": 5,
+        "storer thread (Writer._store_loop)": 4,
+        "kafka-python-network-thread": 2,
+    }
+    assert threads["storer thread (Writer._store_loop)"].functions == {"append (backend.py)": 4}
+    table = render(threads, top=3)
+    assert table.splitlines()[0] == "calling thread (log() and flush()): 7 samples, 39% of all"
+    assert "  100.0%  append (backend.py)" in table
