@@ -10,6 +10,7 @@ another directory.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -28,6 +29,7 @@ PACKAGES: dict[str, tuple[Path, str | None]] = {
     "orka_memory_kafka": (ROOT / "plugins" / "kafka", "orka_memory_kafka"),
     "orka_memory": (ROOT, None),
 }
+TEMPLATE = ROOT / "plugins" / "_template"
 INSTALL_TIMEOUT_S = 600
 
 
@@ -97,3 +99,50 @@ def test_orka_import_paths_work_from_the_installed_distribution(installed: Path,
         "RedisMemoryLogger",
         "KafkaMemoryLogger",
     ]
+
+
+@pytest.mark.slow
+def test_a_backend_copied_from_the_template_installs_and_is_found_by_its_entry_point(
+    wheels: dict[str, Path], tmp_path: Path
+) -> None:
+    """The plugin guide's steps (plugins/_template/README.md): copy the template, rename ``memory`` to the new name
+    (distribution, package folder, entry point, backend name), install it next to the core alone. Nothing else is
+    registered anywhere: the core finds the backend through the entry point."""
+    copy = tmp_path / "orka-memory-notes"
+    shutil.copytree(TEMPLATE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "src" / "orka_memory_memory").rename(copy / "src" / "orka_memory_notes")
+    for path in [copy / "pyproject.toml", *(copy / "src").rglob("*.py")]:
+        text = path.read_text()
+        text = text.replace("orka-memory-memory", "orka-memory-notes").replace(
+            "orka_memory_memory", "orka_memory_notes"
+        )
+        text = text.replace('memory = "orka_memory_notes.plugin"', 'notes = "orka_memory_notes.plugin"')
+        text = text.replace('name: ClassVar[str] = "memory"', 'name: ClassVar[str] = "notes"')
+        path.write_text(text)
+
+    venv = tmp_path / "venv"
+    run(sys.executable, "-m", "venv", venv)
+    pip = (
+        venv / "bin" / "python",
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--find-links",
+        wheels["orka_memory_core"].parent,
+    )
+    run(*pip, copy)
+
+    listing = json.loads(run(venv / "bin" / "orka-memory", "--json", "plugins", cwd=tmp_path))
+    assert {(plugin["name"], plugin["distribution"]) for plugin in listing["plugins"]} >= {
+        ("notes", "orka-memory-notes")
+    }
+    assert {backend["name"]: backend["health"] for backend in listing["backends"]}["notes"] == "ok"
+    script = (
+        "from orka_memory import create_memory_logger\n"
+        "with create_memory_logger('notes', name='shared') as memory:\n"
+        "    memory.log('agent', 'event', {'answer': 42}, run_id='r1', step=1)\n"
+        "    memory.flush()\n"
+        "    print(memory.backend.name, memory.trace('r1')[0]['payload']['answer'])\n"
+    )
+    assert run(venv / "bin" / "python", "-c", script, cwd=tmp_path).split() == ["notes", "42"]
