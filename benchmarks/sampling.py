@@ -33,16 +33,17 @@ from registry import TARGETS
 from target import Target
 from workload import Event, make_workloads
 
-# Which thread a sample is from, by the frame that thread runs (py-spy names threads by id, and the writer's threads of
-# one round may take the ids of another's): the first frame found names the thread. Other Python threads (a client
-# library's network thread) go by their own name; the main thread outside a timed round (setup, the workload) is
-# left out.
+# Which thread a sample is from, by the frames that thread runs (py-spy names threads by id, and a round's threads may
+# take the ids, and so the names, of an earlier round's): the first of these found names the thread. Another Python
+# thread (a client library's network thread) goes by the function it was started with; the main thread outside a
+# timed round (setup, the workload) is left out.
 ROLES = (
     ("Writer._encode_loop (", "encoder thread (Writer._encode_loop)"),
     ("Writer._store_loop (", "storer thread (Writer._store_loop)"),
     ("_log_round (", "calling thread (log() and flush())"),
 )
 _THREAD = re.compile(r"thread \((?:0x)?[0-9a-fA-F]+\): (?P<name>.+)")
+_BOOTSTRAP = ("Thread._bootstrap (", "Thread._bootstrap_inner (", "Thread.run (")  # threading's frames above a target
 _LINE = re.compile(r":\d+\)$")  # the line number in "function (file:line)": samples are grouped by function
 
 
@@ -63,7 +64,8 @@ def thread_of(frames: Sequence[str]) -> str | None:
     matched = _THREAD.fullmatch(frames[0])
     if matched is None or matched["name"] == "MainThread":
         return None
-    return matched["name"]
+    started = [frame for frame in frames[1:] if not frame.startswith(_BOOTSTRAP)]
+    return f"thread running {_LINE.sub(')', started[0])}" if started else matched["name"]
 
 
 def profile_threads(lines: Iterable[str]) -> dict[str, ThreadProfile]:

@@ -70,8 +70,8 @@ def test_cpu_clock_counts_the_engine_server_with_this_process(monkeypatch: pytes
 
 
 def test_sampling_groups_py_spy_samples_by_the_thread_they_come_from(monkeypatch: pytest.MonkeyPatch) -> None:
-    """py-spy names threads by id, and a later round's writer threads may reuse an earlier round's ids: samples are
-    told apart by the loop each thread runs, and the main thread counts only inside a timed round."""
+    """py-spy names threads by id, and a later round's threads may reuse an earlier round's ids and names: samples
+    are told apart by what each thread runs, and the main thread counts only inside a timed round."""
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     from sampling import profile_threads, render
 
@@ -84,14 +84,15 @@ def test_sampling_groups_py_spy_samples_by_the_thread_they_come_from(monkeypatch
         "append (backend.py:600) 3",
         "thread (12): orka-memory-writer-file;_bootstrap (threading.py:1);Writer._store_loop (writer.py:180);"
         "append (backend.py:603) 1",
-        "thread (13): kafka-python-network-thread;_bootstrap (threading.py:1);poll (client.py:10) 2",
+        "thread (13): orka-memory-writer-file;Thread._bootstrap (threading.py:1);Thread._bootstrap_inner "
+        "(threading.py:2);Sender.run (sender.py:5);poll (client.py:10) 2",
     ]
     threads = profile_threads(raw)
     assert {name: profile.samples for name, profile in threads.items()} == {
         "calling thread (log() and flush())": 7,
         "encoder thread (Writer._encode_loop)": 5,
         "storer thread (Writer._store_loop)": 4,
-        "kafka-python-network-thread": 2,
+        "thread running Sender.run (sender.py)": 2,  # named by what it runs, not by the reused id's stale name
     }
     assert threads["storer thread (Writer._store_loop)"].functions == {"append (backend.py)": 4}
     table = render(threads, top=3)
