@@ -38,10 +38,7 @@ class FileTarget(Target):
     describe = "SQLite file, WAL, synchronous=FULL (one fsync per batch)"
     raw_client = "sqlite3 INSERT of the same JSON, same WAL/fsync policy, one transaction per batch"
     searches = True  # exact vector search over the stored memories the SQL filters select
-
-    def read_sizes(self, scales: Sequence[int]) -> list[int]:
-        """Every size: the design says reads stay flat as the store grows (indexed by run, newest first)."""
-        return sorted(scales)
+    largest_read = None  # reads by run and newest first are indexed: flat at every size
 
     @contextlib.contextmanager
     def store(self) -> Iterator[MemoryLogger]:

@@ -36,7 +36,6 @@ from target import RawWrite, Target
 from workload import RUN_SIZE, Event
 
 ACK_TIMEOUT_SECONDS = 30
-LARGEST_READ = 100_000  # events: the largest --scale store Kafka's reads are measured on (read_sizes)
 READ_TIMEOUT_SECONDS = 30  # a raw read that gets nothing for this long fails instead of waiting forever
 
 # Reads ``count`` messages of a partition from an offset on: (partition, offset, count) -> each one's offset and key.
@@ -65,12 +64,10 @@ class KafkaTarget(Target):
     family = "kafka"
     describe = "Kafka topics keyed by run id, acks=all, idempotent, zstd batches; companion SQLite file"
     raw_client = "the library's producer: same config, key, headers and value, acks awaited once per batch"
-
-    def read_sizes(self, scales: Sequence[int]) -> list[int]:
-        """Every size up to ``LARGEST_READ``: a trace reads its run's stretch of the partition
-        (``orka_memory_kafka.runs``), which the sizes show; a million events would hold about 2 GB in the broker's
-        memory for each client library and take minutes to produce, for rows the issue asks of file and Redis."""
-        return [size for size in sorted(scales) if size <= LARGEST_READ] or sorted(scales)[:1]
+    # A trace reads its run's stretch of the partition (orka_memory_kafka.runs), which the sizes show; a million
+    # events would hold about 2 GB in the broker's memory for each client library and take minutes to produce, for
+    # rows the issue asks of file and Redis.
+    largest_read = 100_000
 
     def __init__(self, args: argparse.Namespace, client: str) -> None:
         self.client = client

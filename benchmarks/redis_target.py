@@ -31,10 +31,7 @@ class RedisTarget(Target):
     family = "redis"
     describe = "Redis streams + Lua, one pipeline per batch (no persistence on the benchmark's own server)"
     raw_client = "redis-py: pipelined XADD of the same JSON with its id, one pipeline per batch"
-
-    def read_sizes(self, scales: Sequence[int]) -> list[int]:
-        """Every size: the design says reads stay flat as the store grows (indexed by run, newest first)."""
-        return sorted(scales)
+    largest_read = None  # reads by run and newest first are indexed: flat at every size
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.given_url: str | None = args.redis_url

@@ -38,10 +38,14 @@ class Target(abc.ABC):
     reads: bool = True  # tail/trace/stats are measured
     searches: bool = False  # search_memories is measured at every ``--memories`` size (measure_searches)
 
+    # The largest ``--scale`` store reads are measured on: 0, the smallest only; None, every size (reads the design
+    # says stay flat as the store grows are shown at every size).
+    largest_read: int | None = 0
+
     def read_sizes(self, scales: Sequence[int]) -> list[int]:
-        """The ``--scale`` store sizes reads are measured at: the smallest only, unless the target's reads must be
-        shown flat as its store grows."""
-        return sorted(scales)[:1]
+        """The ``--scale`` store sizes reads are measured at (``largest_read``), the smallest at least."""
+        sizes = sorted(scales)
+        return [size for size in sizes if self.largest_read is None or size <= self.largest_read] or sizes[:1]
 
     def engine_processes(self) -> Sequence[int] | None:
         """The engine's server processes this target started (their CPU counts with this process's); empty when
