@@ -47,14 +47,19 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {name: next(folder.glob(f"{name}-*.whl")) for name in PACKAGES}
 
 
+def fresh_environment(venv: Path, wheels: dict[str, Path], *requirements: str | Path) -> Path:
+    """A new virtual environment in ``venv`` with ``requirements`` installed by pip, the workspace's packages taken
+    from ``wheels`` and everything else from the package index; its bin folder."""
+    run(sys.executable, "-m", "venv", venv)
+    found = wheels["orka_memory"].parent
+    run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--find-links", found, *requirements)
+    return venv / "bin"
+
+
 @pytest.fixture(scope="module")
 def installed(wheels: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh virtual environment with ``orka-memory[all]`` installed from the wheels; its bin folder."""
-    venv = tmp_path_factory.mktemp("venv")
-    run(sys.executable, "-m", "venv", venv)
-    folder = wheels["orka_memory"].parent
-    run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--find-links", folder, "orka-memory[all]")
-    return venv / "bin"
+    """``pip install 'orka-memory[all]'`` in a fresh virtual environment; its bin folder."""
+    return fresh_environment(tmp_path_factory.mktemp("venv"), wheels, "orka-memory[all]")
 
 
 @pytest.mark.slow
@@ -120,20 +125,9 @@ def test_a_backend_copied_from_the_template_installs_and_is_found_by_its_entry_p
         text = text.replace('name: ClassVar[str] = "memory"', 'name: ClassVar[str] = "notes"')
         path.write_text(text)
 
-    venv = tmp_path / "venv"
-    run(sys.executable, "-m", "venv", venv)
-    pip = (
-        venv / "bin" / "python",
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--find-links",
-        wheels["orka_memory_core"].parent,
-    )
-    run(*pip, copy)
+    bin_folder = fresh_environment(tmp_path / "venv", wheels, copy)  # its one dependency: orka-memory-core
 
-    listing = json.loads(run(venv / "bin" / "orka-memory", "--json", "plugins", cwd=tmp_path))
+    listing = json.loads(run(bin_folder / "orka-memory", "--json", "plugins", cwd=tmp_path))
     assert {(plugin["name"], plugin["distribution"]) for plugin in listing["plugins"]} >= {
         ("notes", "orka-memory-notes")
     }
@@ -145,4 +139,4 @@ def test_a_backend_copied_from_the_template_installs_and_is_found_by_its_entry_p
         "    memory.flush()\n"
         "    print(memory.backend.name, memory.trace('r1')[0]['payload']['answer'])\n"
     )
-    assert run(venv / "bin" / "python", "-c", script, cwd=tmp_path).split() == ["notes", "42"]
+    assert run(bin_folder / "python", "-c", script, cwd=tmp_path).split() == ["notes", "42"]
