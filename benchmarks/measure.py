@@ -66,6 +66,10 @@ class WriteResult:
     raw: list[float] = field(default_factory=list)  # the raw client's events per second
     raw_cpu_us: list[float] = field(default_factory=list)  # ... and its CPU µs per event, where known
     other_raw: dict[str, list[float]] = field(default_factory=dict)  # Target.write_raw_others: events per second
+    # The core ceiling (the core logging into a backend that stores nothing), measured in the same repeats: a busy
+    # moment of the machine moves both sides of the "of core ceiling" ratio, as it does the raw client's.
+    ceiling: list[LogRun] = field(default_factory=list)  # one thread
+    ceiling_threaded: list[LogRun] = field(default_factory=list)  # ``--threads`` threads
     footprint: Footprint | None = None
 
 
@@ -120,8 +124,18 @@ def _holding(target: Target, memory: MemoryLogger) -> tuple[int, int | None]:
     return memory.writer.metrics.stored_bytes, target.engine_bytes(memory)
 
 
-def measure_writes(target: Target, workload: Workload, *, repeat: int, threads: int, batch: int) -> WriteResult:
-    """``repeat`` rounds of: one thread, ``threads`` threads (each on a fresh, warmed-up store), the raw client.
+def _logged(target: Target, events: Sequence[Event], threads: int) -> LogRun:
+    """``events`` logged from ``threads`` threads into a fresh, warmed-up store of ``target``."""
+    with target.store() as memory:
+        warm_up(memory)
+        return log_events(memory, events, threads, target.cpu_clock())
+
+
+def measure_writes(
+    target: Target, workload: Workload, *, repeat: int, threads: int, batch: int, ceiling: Target | None = None
+) -> WriteResult:
+    """``repeat`` rounds of: one thread, ``threads`` threads (each on a fresh, warmed-up store), the raw client, and
+    the same two runs into ``ceiling`` (the core target), unless this is the core itself.
 
     Bytes per event are the growth of the stores across the first round, so the warm-up event and the empty
     store's own size (schema, scripts) do not count.
@@ -134,9 +148,7 @@ def measure_writes(target: Target, workload: Workload, *, repeat: int, threads: 
             sent_before, held_before = _holding(target, memory)
             result.single.append(log_events(memory, events, 1, target.cpu_clock()))
             sent_after, held_after = _holding(target, memory)
-        with target.store() as memory:
-            warm_up(memory)
-            result.threaded.append(log_events(memory, events, threads, target.cpu_clock()))
+        result.threaded.append(_logged(target, events, threads))
         written = target.write_raw(events, batch)
         if written is not None:
             result.raw.append(count / written.seconds)
@@ -144,6 +156,9 @@ def measure_writes(target: Target, workload: Workload, *, repeat: int, threads: 
                 result.raw_cpu_us.append(written.cpu_seconds / count * 1e6)
         for other, seconds in target.write_raw_others(events, batch).items():
             result.other_raw.setdefault(other, []).append(count / seconds)
+        if ceiling is not None:
+            result.ceiling.append(_logged(ceiling, events, 1))
+            result.ceiling_threaded.append(_logged(ceiling, events, threads))
         if attempt == 0:
             result.footprint = Footprint(
                 raw_json=sum(len(orjson.dumps(event.payload)) for event in events) / count,
@@ -311,13 +326,15 @@ def measure_target(
     scales: Sequence[int],
     memories: Sequence[int],
     seed: int,
+    ceiling: Target | None = None,
 ) -> TargetResult:
-    """Every measurement of one target, its server running throughout. Reads are measured at the ``scales``
-    sizes the target takes (``Target.read_sizes``); searches at every ``memories`` size for targets whose backend
-    searches itself."""
+    """Every measurement of one target, its server running throughout, its writes beside ``ceiling`` (the core
+    target; None for the core itself). Reads are measured at the ``scales`` sizes the target takes
+    (``Target.read_sizes``); searches at every ``memories`` size for targets whose backend searches itself."""
     began = time.perf_counter()
     with target.running():
-        writes = [measure_writes(target, one, repeat=repeat, threads=threads, batch=batch) for one in workloads]
+        writes = [measure_writes(target, one, repeat=repeat, threads=threads, batch=batch, ceiling=ceiling)
+                  for one in workloads]  # fmt: skip
         sizes = target.read_sizes(scales)
         reads = [measure_reads(target, size, seed=seed, batch=batch) for size in sizes] if target.reads else []
         searches = measure_searches(target, memories, seed=seed) if target.searches else []

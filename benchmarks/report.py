@@ -66,12 +66,12 @@ def _bytes(per_event: float | None, raw_json: float) -> str:
 # -- rows -----------------------------------------------------------------------------------------------------------
 
 
-def write_rows(write: WriteResult, ceiling: WriteResult | None, threads: int) -> list[Row]:
-    """Throughput, log() latency and bytes per event of one workload; ``ceiling`` is the core's, None for the
-    core itself."""
+def write_rows(write: WriteResult, threads: int) -> list[Row]:
+    """Throughput, log() latency and bytes per event of one workload, with the core ceiling measured beside it
+    (none for the core itself)."""
     rows = []
-    modes = (("1 thread", write.single, ceiling.single if ceiling else None),
-             (f"{threads} threads", write.threaded, ceiling.threaded if ceiling else None))  # fmt: skip
+    modes = (("1 thread", write.single, write.ceiling),
+             (f"{threads} threads", write.threaded, write.ceiling_threaded))  # fmt: skip
     for mode, runs, ceiling_runs in modes:
         rates = _rates(runs)
         rows.append(Row(
@@ -149,9 +149,8 @@ def _growth(first: ReadResult | SearchLatency, last: ReadResult | SearchLatency,
     return Row(f"p50 growth {first.size:,} -> {last.size:,} {what}: {' / '.join(names)}", growth)
 
 
-def target_section(result: TargetResult, ceiling: TargetResult | None, threads: int) -> Section:
-    by_workload = {write.workload: write for write in ceiling.writes} if ceiling else {}
-    rows = [row for write in result.writes for row in write_rows(write, by_workload.get(write.workload), threads)]
+def target_section(result: TargetResult, threads: int) -> Section:
+    rows = [row for write in result.writes for row in write_rows(write, threads)]
     rows.extend(read_rows(result.reads))
     rows.extend(search_rows(result.searches))
     title = f"{result.name}: {result.describe}"
@@ -196,15 +195,13 @@ def goals(results: Sequence[TargetResult], cores: int) -> list[Goal]:
     A speed goal also gets its CPU bound: the ratio the backend would reach if its CPU per event (this process and
     the engine's server) kept all ``cores`` busy all the time, a ceiling no better overlapping can pass.
     """
-    core = next((result for result in results if result.family == "core"), None)
-    ceiling = {write.workload: _rates(write.single) for write in core.writes} if core else {}
     judged = []
     for result in results:
         writes = {write.workload: write for write in result.writes}
         speed = writes.get(GOAL_WORKLOAD)
         if speed is not None and speed.raw:
             measured = median_ratio(_rates(speed.single), speed.raw)
-            bound = median_ratio(ceiling[GOAL_WORKLOAD], speed.raw) if GOAL_WORKLOAD in ceiling else None
+            bound = median_ratio(_rates(speed.ceiling), speed.raw) if speed.ceiling else None
             cpu = _cpu(speed.single)
             cpu_bound = cores * 1e6 / statistics.median(cpu) / statistics.median(speed.raw) if cpu else None
             why = _bounded_by(bound, cpu_bound, cpu, cores)

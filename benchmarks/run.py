@@ -7,8 +7,9 @@ What each number means: ``benchmarks/README.md``.
 
     python benchmarks/run.py --only file,redis --events 20000 --repeat 3 --scale 10000 100000 1000000
 
-The core ceiling is always measured: it is what every backend's throughput is compared with. Where the time of one
-event goes, stage by stage: ``python benchmarks/stages.py``.
+The core ceiling is always measured, on its own and beside every backend in the same repeats: it is what every
+backend's throughput is compared with. Where the time of one event goes, stage by stage: ``python
+benchmarks/stages.py``; thread by thread in a real run: ``python benchmarks/sampling.py``.
 """
 
 from __future__ import annotations
@@ -99,15 +100,17 @@ def measure_all(args: argparse.Namespace) -> list[TargetResult]:
     gc.freeze()
     batch = resolve_settings({}).settings.batch_size  # the writer's batch: the raw clients commit as often
     results = []
+    [core] = TARGETS["core"](args)
     for family in ("core", *(name for name in TARGETS if name in args.only)):
-        for target in TARGETS[family](args):
+        for target in [core] if family == "core" else TARGETS[family](args):
             reason = target.unavailable()
             if reason is not None:
                 note(target.name, reason)
                 continue
             progress(f"measuring {target.name} ...")
             result = measure_target(target, workloads, repeat=args.repeat, threads=args.threads, batch=batch,
-                                    scales=args.scale, memories=args.memories, seed=args.seed)  # fmt: skip
+                                    scales=args.scale, memories=args.memories, seed=args.seed,
+                                    ceiling=None if target is core else core)  # fmt: skip
             progress(f"measured {target.name} in {result.seconds:.0f} s")
             results.append(result)
     return results
@@ -120,8 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     # before anything runs gives every measurement, raw clients included, the same allocator.
     keep_freed_memory(resolve_settings({}).settings.malloc_trim_threshold)
     results = measure_all(args)
-    core = next(result for result in results if result.family == "core")
-    sections = [target_section(result, None if result is core else core, args.threads) for result in results]
+    sections = [target_section(result, args.threads) for result in results]
     external: dict[str, Any] = {}
     if "redisstack" in args.only:
         section, external["redisstack"] = redisstack_section(args)

@@ -38,6 +38,9 @@ def test_runner_prints_the_table_and_writes_json_and_chart(tmp_path: Path) -> No
     assert [write["workload"] for write in file["writes"]] == ["plain", "dedup"]
     assert all(write["raw"] and write["footprint"]["engine"] for write in file["writes"])
     assert all(write["other_raw"]["a buffered append, fsync per batch"][0] > 0 for write in file["writes"])
+    # the core ceiling is measured beside each backend, in the same repeats, and not beside itself
+    assert all(write["ceiling"][0]["rate"] > 0 and write["ceiling_threaded"][0]["rate"] > 0 for write in file["writes"])
+    assert not any(write["ceiling"] for write in document["targets"]["core"]["writes"])
     assert all(write["single"][0]["cpu_us"] > 0 and write["raw_cpu_us"][0] > 0 for write in file["writes"])
     assert [read["size"] for read in file["reads"]] == [1000]
     assert [search["size"] for search in file["searches"]] == [100, 300]
