@@ -62,7 +62,7 @@ class FileTarget(Target):
                 def write() -> None:
                     for start in range(0, len(events), batch):
                         part = events[start : start + batch]
-                        rows = [(f"{e.step:032x}", e.run_id, orjson.dumps(e.payload)) for e in part]
+                        rows = [(e.raw_id, e.run_id, orjson.dumps(e.payload)) for e in part]
                         db.execute("BEGIN")
                         db.executemany("INSERT INTO events (id, run_id, body) VALUES (?, ?, ?)", rows)
                         db.execute("COMMIT")
@@ -76,7 +76,7 @@ class FileTarget(Target):
         the WAL is at each commit. The least any durable log of these bytes can do."""
 
         def line(event: Event) -> bytes:
-            return b"%s\t%s\t%s\n" % (f"{event.step:032x}".encode(), event.run_id.encode(), orjson.dumps(event.payload))
+            return b"%s\t%s\t%s\n" % (event.raw_id.encode(), event.run_id.encode(), orjson.dumps(event.payload))
 
         with (
             tempfile.TemporaryDirectory(prefix="orka-bench-raw-") as folder,

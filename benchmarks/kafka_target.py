@@ -49,7 +49,7 @@ def raw_message(event: Event) -> tuple[bytes, bytes, list[tuple[str, bytes]], in
     index = {"created_at": created, "memory_type": "short_term", "category": "log", "importance": 0.5,
              "raw_size": len(value)}  # fmt: skip
     headers = [
-        ("id", f"{event.step:032x}".encode()),
+        ("id", event.raw_id.encode()),
         ("schema_version", str(SCHEMA_VERSION).encode()),
         ("log_type", b"log"),
         ("event_type", event.event_type.encode()),

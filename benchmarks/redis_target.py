@@ -97,7 +97,7 @@ class RedisTarget(Target):
                 for start in range(0, len(events), batch):
                     pipeline = client.pipeline(transaction=False)
                     for event in events[start : start + batch]:
-                        pipeline.xadd(key, {"i": f"{event.step:032x}", "b": orjson.dumps(event.payload)})
+                        pipeline.xadd(key, {"i": event.raw_id, "b": orjson.dumps(event.payload)})
                     pipeline.execute()
 
             try:

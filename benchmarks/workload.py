@@ -40,6 +40,11 @@ class Event:
     event_type: str
     payload: dict[str, Any]
 
+    @property
+    def raw_id(self) -> str:
+        """The id a raw client stores with the event: its step as 32 hex digits, a record id's length."""
+        return f"{self.step:032x}"
+
 
 @dataclass(frozen=True, slots=True)
 class Workload:
