@@ -70,6 +70,9 @@ class WriteResult:
     # moment of the machine moves both sides of the "of core ceiling" ratio, as it does the raw client's.
     ceiling: list[LogRun] = field(default_factory=list)  # one thread
     ceiling_threaded: list[LogRun] = field(default_factory=list)  # ``--threads`` threads
+    # The backend's own append() storing the workload already encoded (``append_alone``): events per second. The
+    # bound from the other side: log() cannot store faster than the stage that stores.
+    append_alone: list[float] = field(default_factory=list)
     footprint: Footprint | None = None
 
 
@@ -119,6 +122,30 @@ def log_events(memory: MemoryLogger, events: Sequence[Event], threads: int, cpu:
     return LogRun(len(events) / seconds, percentile(merged, 0.5), percentile(merged, 0.99), cpu_us)
 
 
+def append_alone(target: Target, events: Sequence[Event], batch: int) -> float:
+    """Events per second of the backend's ``append()`` storing ``events`` already encoded, in batches of the
+    writer's size, from one thread with nothing else running: what ``log()`` would reach if the core cost nothing.
+
+    The batches are built and encoded outside the clock, as ``log()`` and the encoder would (``build_record``,
+    ``encode_batch``); each batch's blobs are marked stored as the writer marks them after an append, so later
+    batches refer to a repeated output instead of sending it. The writer's check that the engine still holds such
+    blobs (``held_blobs``, one query a batch on the dedup workload) is not counted: it is not ``append()``.
+    """
+    with target.store() as memory:
+        warm_up(memory)
+        batches = []
+        for start in range(0, len(events), batch):
+            records = [build_record(memory, event, event.step) for event in events[start : start + batch]]
+            encoded = memory.encoder.encode_batch(records)
+            memory.encoder.mark_stored(encoded.blobs)
+            batches.append(encoded)
+        gc.collect()  # the encoding's garbage is not the backend's cost
+        began = time.perf_counter()
+        for encoded in batches:
+            memory.backend.append(encoded.records, encoded.blobs)
+        return len(events) / (time.perf_counter() - began)
+
+
 def _holding(target: Target, memory: MemoryLogger) -> tuple[int, int | None]:
     """Bytes the logger has handed to its engine so far, and what the engine holds for its store."""
     return memory.writer.metrics.stored_bytes, target.engine_bytes(memory)
@@ -134,8 +161,9 @@ def _logged(target: Target, events: Sequence[Event], threads: int) -> LogRun:
 def measure_writes(
     target: Target, workload: Workload, *, repeat: int, threads: int, batch: int, ceiling: Target | None = None
 ) -> WriteResult:
-    """``repeat`` rounds of: one thread, ``threads`` threads (each on a fresh, warmed-up store), the raw client, and
-    the same two runs into ``ceiling`` (the core target), unless this is the core itself.
+    """``repeat`` rounds of: one thread, ``threads`` threads (each on a fresh, warmed-up store), the raw client, and,
+    unless this is the core itself, the same two runs into ``ceiling`` (the core target) and the backend's
+    ``append()`` alone: the bounds from either side.
 
     Bytes per event are the growth of the stores across the first round, so the warm-up event and the empty
     store's own size (schema, scripts) do not count.
@@ -159,6 +187,7 @@ def measure_writes(
         if ceiling is not None:
             result.ceiling.append(_logged(ceiling, events, 1))
             result.ceiling_threaded.append(_logged(ceiling, events, threads))
+            result.append_alone.append(append_alone(target, events, batch))
         if attempt == 0:
             result.footprint = Footprint(
                 raw_json=sum(len(orjson.dumps(event.payload)) for event in events) / count,

@@ -31,6 +31,8 @@ def test_runner_prints_the_table_and_writes_json_and_chart(tmp_path: Path) -> No
     assert "CPU µs/event, process + engine server, 1 thread, 1.7 KB events" in table
     assert "bytes stored / raw JSON, dedup workload" in table  # the goals
     assert "CPU bound" in table  # SQLite runs in the process: its CPU is always known
+    assert "append() alone ev/s, encoded batches, 1 thread, 1.7 KB events" in table
+    assert "append() alone " in table.split("goals (")[1]  # the bound from the backend's side, beside the goal
 
     document = json.loads(results.read_text())
     assert set(document["targets"]) == {"core", "file"}
@@ -41,6 +43,9 @@ def test_runner_prints_the_table_and_writes_json_and_chart(tmp_path: Path) -> No
     # the core ceiling is measured beside each backend, in the same repeats, and not beside itself
     assert all(write["ceiling"][0]["rate"] > 0 and write["ceiling_threaded"][0]["rate"] > 0 for write in file["writes"])
     assert not any(write["ceiling"] for write in document["targets"]["core"]["writes"])
+    assert all(write["append_alone"][0] > 0 for write in file["writes"])
+    assert not any(write["append_alone"] for write in document["targets"]["core"]["writes"])
+    assert document["goals"][0]["append_bound"] > 0
     assert all(write["single"][0]["cpu_us"] > 0 and write["raw_cpu_us"][0] > 0 for write in file["writes"])
     assert [read["size"] for read in file["reads"]] == [1000]
     assert [search["size"] for search in file["searches"]] == [100, 300]
