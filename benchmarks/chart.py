@@ -1,5 +1,6 @@
-"""results.png: the write throughput of every backend beside its raw client and the core ceiling, and how read
-latency grows with the store. Drawn from the results.json dict, so an old results file can be re-plotted."""
+"""results.png: the write throughput of every backend beside its raw client, its append() alone and the core
+ceiling, and how read latency grows with the store. Drawn from the results.json dict, so an old results file can be
+re-plotted."""
 
 from __future__ import annotations
 
@@ -23,10 +24,11 @@ def _median_rate(runs: list[dict[str, float]]) -> float:
 
 
 def _throughput(axes: Axes, results: dict[str, Any], workload: str) -> None:
-    """Grouped bars per backend: orka-memory from 1 and N threads, the raw client; the core ceiling as a line."""
+    """Grouped bars per backend: orka-memory from 1 and N threads, its append() alone, the raw client; the core
+    ceiling as a line."""
     threads = results["meta"]["threads"]
     bars: dict[str, list[float]] = {"orka-memory, 1 thread": [], f"orka-memory, {threads} threads": [],
-                                    "raw client": []}  # fmt: skip
+                                    "append() alone": [], "raw client": []}  # fmt: skip
     names, ceiling, label = [], None, workload
     for name, target in results["targets"].items():
         write = next((w for w in target["writes"] if w["workload"] == workload), None)
@@ -37,7 +39,9 @@ def _throughput(axes: Axes, results: dict[str, Any], workload: str) -> None:
             ceiling = _median_rate(write["single"])
             continue
         names.append(name)
+        alone = write.get("append_alone")  # absent from results files written before it was measured
         values = [_median_rate(write["single"]), _median_rate(write["threaded"]),
+                  statistics.median(alone) if alone else 0.0,
                   statistics.median(write["raw"]) if write["raw"] else 0.0]  # fmt: skip
         for series, value in zip(bars.values(), values, strict=True):
             series.append(value)
@@ -46,11 +50,13 @@ def _throughput(axes: Axes, results: dict[str, Any], workload: str) -> None:
     for index, (series_name, values) in enumerate(bars.items()):
         drawn = axes.bar([i + index * width for i in range(len(names))], values, width, label=series_name)
         if series_name != "raw client":  # the headline: each bar's ratio to its raw client
-            labels = [f"{value / limit:.2f}x" if limit else "" for value, limit in zip(values, raw, strict=True)]
+            labels = [
+                f"{value / limit:.2f}x" if limit and value else "" for value, limit in zip(values, raw, strict=True)
+            ]
             axes.bar_label(drawn, labels, fontsize=7)
     if ceiling is not None:
         axes.axhline(ceiling, color="black", linestyle="--", linewidth=1, label="core ceiling (1 thread)")
-    axes.set_xticks([i + width for i in range(len(names))], names, fontsize=8)
+    axes.set_xticks([i + width * (len(bars) - 1) / 2 for i in range(len(names))], names, fontsize=8)  # centred
     axes.set_ylabel("events/s to durability")
     axes.set_title(f"log() + flush: {label}", fontsize=10)
     axes.legend(fontsize=7)
