@@ -16,13 +16,14 @@ import gc
 import itertools
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from cputime import CpuClock
 from memories import SEARCHES, Memory, grow, memory_workload
+from orka_memory.encoding import EncodedBatch
 from orka_memory.logger import MemoryLogger
 from orka_memory.record import MemoryRecord, new_record_id, now_ms
 from target import Target
@@ -126,19 +127,13 @@ def append_alone(target: Target, events: Sequence[Event], batch: int) -> float:
     """Events per second of the backend's ``append()`` storing ``events`` already encoded, in batches of the
     writer's size, from one thread with nothing else running: what ``log()`` would reach if the core cost nothing.
 
-    The batches are built and encoded outside the clock, as ``log()`` and the encoder would (``build_record``,
-    ``encode_batch``); each batch's blobs are marked stored as the writer marks them after an append, so later
-    batches refer to a repeated output instead of sending it. The writer's check that the engine still holds such
-    blobs (``held_blobs``, one query a batch on the dedup workload) is not counted: it is not ``append()``.
+    The batches are built and encoded outside the clock (``encoded_batches``), so later batches refer to a repeated
+    output instead of sending it. The writer's check that the engine still holds such blobs (``held_blobs``, one
+    query a batch on the dedup workload) is not counted: it is not ``append()``.
     """
     with target.store() as memory:
         warm_up(memory)
-        batches = []
-        for start in range(0, len(events), batch):
-            records = [build_record(memory, event, event.step) for event in events[start : start + batch]]
-            encoded = memory.encoder.encode_batch(records)
-            memory.encoder.mark_stored(encoded.blobs)
-            batches.append(encoded)
+        batches = list(encoded_batches(memory, len(events), events.__getitem__, batch))
         gc.collect()  # the encoding's garbage is not the backend's cost
         began = time.perf_counter()
         for encoded in batches:
@@ -218,11 +213,21 @@ def bulk_load(memory: MemoryLogger, count: int, *, seed: int, batch: int) -> Non
     exactly as logging would leave it.
     """
     pool = make_events(min(count, LOAD_POOL), seed=seed)
-    for start in range(0, count, batch):
-        steps = range(start, min(count, start + batch))
-        records = [build_record(memory, pool[step % len(pool)], step) for step in steps]
-        encoded = memory.encoder.encode_batch(records)
+    for encoded in encoded_batches(memory, count, lambda step: pool[step % len(pool)], batch):
         memory.backend.append(encoded.records, encoded.blobs)
+
+
+def encoded_batches(
+    memory: MemoryLogger, count: int, event_at: Callable[[int], Event], batch: int
+) -> Iterator[EncodedBatch]:
+    """Steps 0 to ``count`` - 1 (the event of each from ``event_at``) as ``log()`` builds their records, encoded by
+    the logger's own encoder ``batch`` at a time. Each batch's blobs are marked stored once the caller has taken the
+    batch, as the writer marks them after an append, so later batches refer to a repeated output instead of sending
+    it again."""
+    for start in range(0, count, batch):
+        records = [build_record(memory, event_at(step), step) for step in range(start, min(count, start + batch))]
+        encoded = memory.encoder.encode_batch(records)
+        yield encoded
         memory.encoder.mark_stored(encoded.blobs)
 
 
