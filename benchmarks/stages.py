@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import orjson
 from core_target import CoreTarget
-from measure import build_record, warm_up
+from measure import append_alone, build_record
 from orka_memory.batchqueue import BatchQueue
 from orka_memory.blobs import extract_blobs
 from orka_memory.logger import MemoryLogger
@@ -125,22 +125,8 @@ def _shares(record: MemoryRecord, threshold: int) -> bool:
 
 
 def append_stage(target: Target, workload: Workload, batch: int) -> float:
-    """µs per event of the backend's ``append()`` alone, on a fresh warmed-up store, records encoded beforehand."""
-    with target.store() as memory:
-        warm_up(memory)
-        records = [build_record(memory, event, event.step) for event in workload.events]
-        batches = []
-        for start in range(0, len(records), batch):
-            encoded = memory.encoder.encode_batch(records[start : start + batch])
-            memory.encoder.mark_stored(encoded.blobs)
-            batches.append((encoded.records, encoded.blobs))
-
-        def append() -> None:
-            for encoded, blobs in batches:
-                memory.backend.append(encoded, blobs)
-
-        gc.collect()
-        return timed(append) / len(records) * 1e6
+    """µs per event of the backend's ``append()`` alone, records encoded beforehand (``measure.append_alone``)."""
+    return 1e6 / append_alone(target, workload.events, batch)
 
 
 def render(columns: Sequence[str], table: dict[str, list[float]]) -> str:
